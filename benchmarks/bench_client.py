@@ -1,0 +1,148 @@
+"""dgnb vs the official deepgram-sdk, side by side against the same loopback server.
+
+Prints: import time, per-call time over N sequential transcribe_file calls of a ~1 MB file,
+peak RSS growth while uploading a large file, and the words DataFrame build time for a synthetic
+10-hour response. Run: ``python benchmarks/bench_client.py [--calls 200] [--upload-mb 1024]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESPONSE = next((ROOT.parent / "shared/fixtures/responses/listen-rest").glob("b00dc*-response.json"))
+
+SERVER = textwrap.dedent(
+    """
+    import sys, uvicorn
+    body = open(sys.argv[2], "rb").read()
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass  # read and drop the upload: the server keeps no copy
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"dg-request-id", b"bench")]})
+        await send({"type": "http.response.body", "body": body})
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", interface="asgi3")
+    """
+)
+
+
+def median_import(statement: str, runs: int = 7) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    times = [float(subprocess.check_output([sys.executable, "-c", code], text=True)) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(RESPONSE)])
+    import httpx
+
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+PER_CALL = textwrap.dedent(
+    """
+    import sys, time
+    which, url, path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    if which == "dgnb":
+        import dgnb
+        dg = dgnb.Client(api_key="bench", url=url)
+        call = lambda: dg.listen.transcribe_file(path, model="nova-3", smart_format=True).transcript
+    else:
+        from deepgram import DeepgramClient
+        from deepgram.environment import DeepgramClientEnvironment
+        env = DeepgramClientEnvironment(base=url, production=url.replace("http", "ws"), agent=url.replace("http", "ws"), agent_rest=url)
+        dg = DeepgramClient(api_key="bench", environment=env)
+        def call():
+            with open(path, "rb") as f:
+                data = f.read()
+            r = dg.listen.v1.media.transcribe_file(request=data, model="nova-3", smart_format=True)
+            return r.results.channels[0].alternatives[0].transcript
+    for _ in range(5):
+        call()
+    t = time.perf_counter()
+    for _ in range(n):
+        call()
+    print((time.perf_counter() - t) / n)
+    """
+)
+
+UPLOAD = textwrap.dedent(
+    """
+    import resource, sys
+    url, path = sys.argv[1], sys.argv[2]
+    import dgnb
+    dg = dgnb.Client(api_key="bench", url=url, timeout=600)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    dg.listen.transcribe_file(path)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) / 1024)
+    """
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--upload-mb", type=int, default=1024)
+    args = parser.parse_args()
+
+    dg_import = median_import("import dgnb; dgnb.Client")
+    sdk_import = median_import("from deepgram import DeepgramClient")
+    print(f"import time         dgnb {dg_import*1000:7.1f} ms | deepgram-sdk {sdk_import*1000:7.1f} ms | "
+          f"ratio {dg_import/sdk_import:.2f} (goal <= 0.70)")
+
+    proc, url = start_server()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = Path(tmp) / "clip.wav"
+            clip.write_bytes(b"RIFF" + os.urandom(1_000_000))
+            per = {}
+            for which in ("dgnb", "sdk"):
+                out = subprocess.check_output([sys.executable, "-c", PER_CALL, which, url, str(clip), str(args.calls)], text=True)
+                per[which] = float(out)
+            print(f"per call ({args.calls}x 1 MB) dgnb {per['dgnb']*1000:7.2f} ms | deepgram-sdk {per['sdk']*1000:7.2f} ms | "
+                  f"ratio {per['dgnb']/per['sdk']:.2f} (goal <= 0.60)")
+
+            big = Path(tmp) / "big.raw"
+            with open(big, "wb") as f:
+                f.truncate(args.upload_mb << 20)  # sparse: costs no disk
+            growth = float(subprocess.check_output([sys.executable, "-c", UPLOAD, url, str(big)], text=True))
+            print(f"peak RSS growth uploading {args.upload_mb} MB: {growth:.1f} MB (goal <= 64 MB)")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_frames import words_frame_seconds
+    except ImportError:
+        print("words DataFrame: see benchmarks/bench_frames.py")
+    else:
+        seconds, n = words_frame_seconds()
+        print(f"words DataFrame, synthetic 10 h / {n} words: {seconds*1000:.1f} ms (goal <= 150 ms)")
+
+
+if __name__ == "__main__":
+    main()

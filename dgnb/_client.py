@@ -1,0 +1,140 @@
+"""``dgnb.Client`` and ``dgnb.AsyncClient``: the same arguments, the same namespaces."""
+from __future__ import annotations
+
+import copy
+import functools
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Credentials, Endpoints, Secret, embedded_engine, resolve_credentials
+from ._http import AsyncRunner, Config, SyncRunner
+from .audio import AudioSource
+from .listen import Listen
+
+if TYPE_CHECKING:
+    import httpx
+
+
+class BaseClient:
+    """Shared set-up of :class:`Client` and :class:`AsyncClient`.
+
+    Credentials, highest first: ``access_token``, ``api_key``, env ``DEEPGRAM_ACCESS_TOKEN``
+    (or ``DEEPGRAM_TOKEN``), env ``DEEPGRAM_API_KEY``. ``api_key="proxy"`` sends no Authorization
+    header. With no credentials and no ``url``, the embedded local engine is started and used.
+    """
+
+    _http_class_name = "Client"
+    _runner_class: type = SyncRunner
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        access_token: str | None = None,
+        *,
+        url: str | None = None,
+        urls: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = 0.5,
+        http_client: "httpx.Client | httpx.AsyncClient | None" = None,
+        local: bool | None = None,
+    ) -> None:
+        credentials = resolve_credentials(api_key, access_token)
+        self.local = bool(local) or (local is None and credentials.kind == "none" and url is None and not urls)
+        if self.local:
+            engine = embedded_engine()
+            url = url or engine.url
+            if credentials.kind == "none":
+                credentials = Credentials("api_key", Secret(engine.api_key), source="local engine")
+        self._config = Config(
+            credentials=credentials,
+            endpoints=Endpoints.build(url, urls),
+            headers=dict(headers or {}),
+            timeout=float(timeout),
+            max_retries=int(max_retries),
+            retry_backoff=float(retry_backoff),
+        )
+        import httpx
+
+        http_class = getattr(httpx, self._http_class_name)
+        self._owns_http = http_client is None
+        if http_client is not None and not isinstance(http_client, http_class):
+            raise TypeError(f"{type(self).__name__} needs an httpx.{self._http_class_name}")
+        self._http = http_client or http_class(timeout=self._config.timeout, follow_redirects=True)
+        self._runner = self._runner_class(self._http)
+
+    # ---- namespaces ----
+    @functools.cached_property
+    def listen(self) -> Listen:
+        """Speech-to-text: ``transcribe_file``, ``transcribe_url`` and their callback variants."""
+        return Listen(self)
+
+    def transcribe(self, source: AudioSource, **options: Any) -> Any:
+        """Transcribe a path, URL, bytes or binary file object; returns a :class:`dgnb.Transcript`.
+
+        >>> t = dgnb.Client().transcribe("call.mp3", diarize=True, utterances=True)  # doctest: +SKIP
+        """
+        return self.listen.transcribe(source, **options)
+
+    @property
+    def with_raw_response(self) -> "BaseClient":
+        """The same client, but every call returns a :class:`dgnb.RawResponse` (status, headers,
+        request_id, and ``.parsed``).
+
+        >>> raw = dg.with_raw_response.listen.transcribe_file("call.wav")  # doctest: +SKIP
+        >>> raw.status_code, raw.request_id                                 # doctest: +SKIP
+        """
+        clone = copy.copy(self)
+        clone.__dict__.pop("listen", None)
+        clone._runner = self._runner_class(self._http, raw=True)
+        return clone
+
+    @property
+    def url(self) -> str:
+        """The REST base URL of the listen namespace."""
+        return self._config.endpoints.rest("listen")
+
+    def __repr__(self) -> str:
+        where = "local engine" if self.local else "Deepgram" if "deepgram.com" in self.url else "custom"
+        c = self._config.credentials
+        return f"{type(self).__name__}(url={self.url!r} ({where}), auth={c.kind} from {c.source})"
+
+
+class Client(BaseClient):
+    """The synchronous client.
+
+    >>> import dgnb
+    >>> dg = dgnb.Client()                                   # doctest: +SKIP
+    >>> dg.transcribe("call.mp3", diarize=True).words        # doctest: +SKIP
+    """
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """The asynchronous client: same arguments and methods as :class:`Client`, awaited.
+
+    >>> dg = dgnb.AsyncClient()                              # doctest: +SKIP
+    >>> t = await dg.transcribe("call.mp3")                  # doctest: +SKIP
+    """
+
+    _http_class_name = "AsyncClient"
+    _runner_class = AsyncRunner
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()

@@ -1,0 +1,36 @@
+"""The base of every API namespace: endpoints written once as generators, run sync or async."""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Callable, Generator
+
+from ._http import Call, request
+
+if TYPE_CHECKING:
+    from ._client import BaseClient
+
+
+def endpoint(fn: Callable[..., Generator]) -> Callable[..., Any]:
+    """Turn a generator method (``response = yield from self._send(call)``; ``return parsed``) into a
+    method that returns the result on ``Client`` and an awaitable on ``AsyncClient``."""
+
+    @functools.wraps(fn)
+    def method(self: "Namespace", *args: Any, **kwargs: Any) -> Any:
+        return self._client._runner.run(fn(self, *args, **kwargs))
+
+    return method
+
+
+class Namespace:
+    """A group of endpoints sharing a base URL (``listen``, ``manage``, ...)."""
+
+    name = "manage"
+
+    def __init__(self, client: "BaseClient") -> None:
+        self._client = client
+
+    def _send(self, call: Call) -> Generator:
+        return request(self._client._config, call)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._client!r}>"

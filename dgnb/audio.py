@@ -1,0 +1,111 @@
+"""Audio sources for requests: paths, bytes and file objects become streamed request bodies."""
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Union
+
+from ._http import FileBody
+
+AudioSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+
+_TYPES = {
+    ".wav": "audio/wav", ".wave": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac",
+    ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg", ".webm": "audio/webm",
+    ".m4a": "audio/mp4", ".mp4": "video/mp4", ".aac": "audio/aac", ".amr": "audio/amr",
+    ".mkv": "video/x-matroska", ".mov": "video/quicktime", ".mulaw": "audio/basic", ".raw": "application/octet-stream",
+}
+_MAGIC = [
+    (b"RIFF", "audio/wav"), (b"fLaC", "audio/flac"), (b"OggS", "audio/ogg"), (b"ID3", "audio/mpeg"),
+    (b"\x1aE\xdf\xa3", "audio/webm"), (b"\xff\xfb", "audio/mpeg"), (b"\xff\xf3", "audio/mpeg"), (b"\xff\xf2", "audio/mpeg"),
+]
+
+
+def is_url(source: Any) -> bool:
+    """True for an http(s) URL string.
+
+    >>> is_url("https://dpgr.am/spacewalk.wav"), is_url("call.wav")
+    (True, False)
+    """
+    return isinstance(source, str) and source.split("://", 1)[0].lower() in ("http", "https") and "://" in source
+
+
+def sniff_content_type(head: bytes) -> str:
+    """Guess a Content-Type from the first bytes of the audio.
+
+    >>> sniff_content_type(b"RIFF....WAVEfmt ")
+    'audio/wav'
+    """
+    for magic, ctype in _MAGIC:
+        if head.startswith(magic):
+            return ctype
+    if head[4:8] == b"ftyp":
+        return "audio/mp4"
+    return "application/octet-stream"
+
+
+@dataclass
+class PreparedAudio:
+    """A request body with its Content-Type."""
+
+    body: "bytes | FileBody"
+    content_type: str
+
+
+def prepare(source: AudioSource, content_type: str | None = None) -> PreparedAudio:
+    """Turn a path, bytes or binary file object into a streamed body with a Content-Type.
+
+    Paths are read in chunks as the request is sent (and re-read whole on a retry). A missing
+    file raises ``FileNotFoundError`` naming it.
+
+    >>> prepare(b"RIFF\\x00\\x00\\x00\\x00WAVE").content_type
+    'audio/wav'
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        return PreparedAudio(data, content_type or sniff_content_type(data[:16]))
+    if isinstance(source, (str, os.PathLike)):
+        if is_url(source):
+            raise ValueError(f"{source!r} is a URL: use transcribe_url(), or transcribe() which accepts both")
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"audio file not found: {str(path)!r}" if not path.exists()
+                                    else f"not a regular file: {str(path)!r}")
+        ctype = content_type or _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+        if not ctype:
+            with open(path, "rb") as f:
+                ctype = sniff_content_type(f.read(16))
+        return PreparedAudio(FileBody(path, size=path.stat().st_size), ctype)
+    if hasattr(source, "read"):
+        f = source if _seekable(source) else _spool(source)
+        start = f.tell()
+        head = f.read(16)
+        f.seek(start)
+        size = f.seek(0, io.SEEK_END) - start
+        f.seek(start)
+        if isinstance(head, str):
+            raise TypeError("the file object is open in text mode; open it with 'rb'")
+        return PreparedAudio(FileBody(f, size=size), content_type or sniff_content_type(head))
+    raise TypeError(
+        f"cannot read audio from {type(source).__name__}: pass a path, a URL, bytes or a binary file object"
+    )
+
+
+def _seekable(f: Any) -> bool:
+    try:
+        return bool(f.seekable()) and f.tell() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _spool(f: Any) -> BinaryIO:
+    """Copy a non-seekable stream to a spooled temp file, so a retry can send it again."""
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+    while chunk := f.read(1 << 20):
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled  # type: ignore[return-value]
