@@ -1,0 +1,293 @@
+"""A light speaker diarizer: WebRTC VAD + MFCC statistics + agglomerative clustering.
+
+Pipeline (16 kHz mono float32 input):
+
+1. ``speech_segments``: webrtcvad (30 ms frames) with gap bridging and a minimum length.
+2. MFCCs (numpy only: pre-emphasis, 25 ms Hamming frames every 10 ms, 40 mel bands, DCT-II,
+   coefficients 1..19, cepstral mean normalisation per recording).
+3. One feature vector per ~1.5 s window of speech (hop 0.75 s): the mean of its MFCC frames,
+   z-scored across the recording.
+4. Agglomerative clustering (average linkage, cosine distance). Speaker count in two stages:
+   (a) more than one speaker only if the 2-cluster split has a cosine silhouette of at least
+   ``min_silhouette`` (0.3; measured: one reader 0.19-0.20, the real phone call 0.40, the synthetic
+   dialogue 0.64); (b) then k = 3..max_speakers is taken only where its silhouette beats the best
+   so far. At every k, clusters holding less than ``min_share`` (10%) of the speech windows are
+   merged into their nearest cluster: a real speaker talks for more than a few seconds. Labels are
+   renumbered in order of first appearance (speaker 0 speaks first).
+5. Labels are smoothed with a median filter over neighbouring windows; each word gets the speaker
+   of the speech it overlaps most, and a ``speaker_confidence`` in [0, 1] from the margin between
+   its distance to its own cluster centre and to the nearest other one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["diarize", "speech_segments", "segment_speakers", "Turn"]
+
+SR = 16000
+_HOP = 160  # 10 ms
+_WIN = 400  # 25 ms
+_NFFT = 512
+
+
+@dataclass
+class Turn:
+    start: float
+    end: float
+    speaker: int
+    confidence: float
+
+
+def _check(samples) -> np.ndarray:
+    x = np.asarray(samples)
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.reshape(-1)
+    if x.ndim != 1:
+        raise ValueError("diarization needs mono audio: a 1-D array of 16 kHz samples")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError("diarization needs float samples in [-1, 1]")
+    return np.nan_to_num(x.astype(np.float32, copy=False))
+
+
+def speech_segments(samples: np.ndarray, *, aggressiveness: int = 2, min_gap: float = 0.3,
+                    min_len: float = 0.25) -> list[tuple[float, float]]:
+    """Speech regions (start s, end s) of 16 kHz mono audio found by WebRTC VAD.
+
+    Gaps shorter than ``min_gap`` are bridged and regions shorter than ``min_len`` dropped.
+    """
+    import webrtcvad
+
+    x = _check(samples)
+    frame = 480  # 30 ms
+    n = len(x) // frame
+    if n == 0:
+        return []
+    pcm = (np.clip(x[: n * frame], -1, 1) * 32767).astype("<i2")
+    vad = webrtcvad.Vad(int(aggressiveness))
+    # webrtcvad calls speech on near-silent frames with any tiny noise at low aggressiveness:
+    # require a minimum energy relative to the loudest part of the recording as well.
+    frames = pcm.reshape(n, frame)
+    energy = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-3)
+    floor = np.percentile(energy, 95) - 45.0
+    raw = pcm.tobytes()
+    flags = np.array([energy[i] > floor and vad.is_speech(raw[i * frame * 2:(i + 1) * frame * 2], SR)
+                      for i in range(n)])
+    segs: list[list[float]] = []
+    step = frame / SR
+    for i in np.flatnonzero(flags):
+        s, e = i * step, (i + 1) * step
+        if segs and s - segs[-1][1] < min_gap:
+            segs[-1][1] = e
+        else:
+            segs.append([s, e])
+    return [(round(float(s), 3), round(float(e), 3)) for s, e in segs if e - s >= min_len]
+
+
+def _mel_filterbank(n_mels: int = 40, fmin: float = 60.0, fmax: float = 7600.0) -> np.ndarray:
+    def hz2mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def mel2hz(m):
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    mels = np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2)
+    bins = np.floor((_NFFT + 1) * mel2hz(mels) / SR).astype(int)
+    fb = np.zeros((n_mels, _NFFT // 2 + 1))
+    for m in range(1, n_mels + 1):
+        lo, c, hi = bins[m - 1], bins[m], bins[m + 1]
+        if c > lo:
+            fb[m - 1, lo:c] = (np.arange(lo, c) - lo) / (c - lo)
+        if hi > c:
+            fb[m - 1, c:hi] = (hi - np.arange(c, hi)) / (hi - c)
+    return fb
+
+
+_FB = _mel_filterbank()
+_N_MFCC = 20
+_DCT = np.cos(np.pi / _FB.shape[0] * (np.arange(_FB.shape[0]) + 0.5)[None, :] * np.arange(_N_MFCC)[:, None])
+
+
+def mfcc(samples: np.ndarray) -> np.ndarray:
+    """MFCC frames (n_frames, 19) every 10 ms, without c0, mean-normalised over the recording."""
+    x = _check(samples).astype(np.float64)
+    if len(x) < _WIN:
+        return np.zeros((0, _N_MFCC - 1))
+    x = np.append(x[0], x[1:] - 0.97 * x[:-1])
+    n = 1 + (len(x) - _WIN) // _HOP
+    idx = np.arange(_WIN)[None, :] + _HOP * np.arange(n)[:, None]
+    frames = x[idx] * np.hamming(_WIN)
+    power = np.abs(np.fft.rfft(frames, _NFFT)) ** 2
+    logmel = np.log(power @ _FB.T + 1e-10)
+    ceps = logmel @ _DCT.T
+    ceps = ceps[:, 1:]
+    return ceps - ceps.mean(axis=0)
+
+
+def _windows(segments, n_frames, win: float = 1.5, hop: float = 0.75):
+    """Frame index ranges of analysis windows inside the speech segments."""
+    out = []
+    for s, e in segments:
+        a, b = int(s * 100), min(int(e * 100), n_frames)
+        if b - a < 30:
+            continue
+        w, h = int(win * 100), int(hop * 100)
+        if b - a <= w:
+            out.append((a, b))
+            continue
+        starts = list(range(a, b - w + 1, h))
+        if b - (starts[-1] + w) > h // 2:
+            starts.append(b - w)
+        out.extend((st, st + w) for st in starts)
+    return out
+
+
+def _features(ceps: np.ndarray, windows) -> np.ndarray:
+    feats = np.array([ceps[a:b].mean(0) for a, b in windows])
+    sd = feats.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (feats - feats.mean(axis=0)) / sd
+
+
+_MIN_WINDOWS = 3  # a speaker needs at least ~3 s of speech (3 windows at a 0.75 s hop) to count
+
+
+def _merge_small(feats: np.ndarray, labels: np.ndarray, min_share: float) -> np.ndarray:
+    """Merge clusters holding fewer than ``min_share`` of the windows (or < 3) into their nearest cluster."""
+    labels = labels.copy()
+    n = len(labels)
+    least = max(min_share * n, _MIN_WINDOWS)
+    while True:
+        ids, counts = np.unique(labels, return_counts=True)
+        if len(ids) < 2 or counts.min() >= least:
+            return labels
+        small = ids[np.argmin(counts)]
+        cents = {i: feats[labels == i].mean(0) for i in ids}
+        others = [i for i in ids if i != small]
+        target = max(others, key=lambda i: _cos(cents[i], cents[small]))
+        labels[labels == small] = target
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def _cluster(feats: np.ndarray, max_speakers: int, min_silhouette: float, min_share: float) -> np.ndarray:
+    """Cluster window features; the number of clusters is chosen as described in the module doc."""
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import silhouette_score
+
+    n = len(feats)
+    kmax = min(max_speakers, n - 1)
+    if kmax < 2:
+        return np.zeros(n, dtype=int)
+
+    def split(k: int) -> tuple[np.ndarray, float]:
+        labels = AgglomerativeClustering(n_clusters=k, linkage="average", metric="cosine").fit_predict(feats)
+        labels = _merge_small(feats, labels, min_share)
+        if len(np.unique(labels)) < 2:
+            return labels, -1.0
+        return labels, float(silhouette_score(feats, labels, metric="cosine"))
+
+    # Stage 1: is there more than one speaker? Two voices split cleanly into two groups.
+    labels2, s2 = split(2)
+    if s2 < min_silhouette:
+        return np.zeros(n, dtype=int)
+    # Stage 2: more than two? Only if a finer split separates even better.
+    best_labels, best_s = labels2, s2
+    for k in range(3, kmax + 1):
+        labels, score = split(k)
+        if len(np.unique(labels)) > len(np.unique(best_labels)) and score > best_s:
+            best_labels, best_s = labels, score
+    return best_labels
+
+
+def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, min_silhouette: float = 0.3,
+                     min_share: float = 0.1) -> list[Turn]:
+    """Speaker turns of 16 kHz mono audio: [Turn(start, end, speaker, confidence)]."""
+    x = _check(samples)
+    if max_speakers < 1:
+        raise ValueError("max_speakers must be at least 1")
+    segments = speech_segments(x)
+    ceps = mfcc(x)
+    windows = _windows(segments, len(ceps))
+    if not windows:
+        return [Turn(s, e, 0, 1.0) for s, e in segments]
+    feats = _features(ceps, windows)
+    labels = _cluster(feats, max_speakers, min_silhouette, min_share)
+    # renumber in order of first appearance
+    order = {}
+    for lab in labels:
+        order.setdefault(int(lab), len(order))
+    labels = np.array([order[int(lab)] for lab in labels])
+    k = len(order)
+    if k > 1 and len(labels) >= 3:  # smooth isolated flips
+        sm = labels.copy()
+        for i in range(1, len(labels) - 1):
+            if labels[i - 1] == labels[i + 1] != labels[i]:
+                sm[i] = labels[i - 1]
+        labels = sm
+    conf = np.ones(len(labels))
+    if k > 1:
+        cents = np.array([feats[labels == j].mean(0) if np.any(labels == j) else np.full(feats.shape[1], np.inf)
+                          for j in range(k)])
+        d = np.linalg.norm(feats[:, None, :] - cents[None, :, :], axis=2)
+        own = d[np.arange(len(labels)), labels]
+        d[np.arange(len(labels)), labels] = np.inf
+        other = d.min(axis=1)
+        conf = np.clip(other / (own + other + 1e-9), 0.0, 1.0)
+    # each frame takes the label of the window whose centre is nearest
+    centres = np.array([(a + b) / 2 for a, b in windows])
+    turns: list[Turn] = []
+    for s, e in segments:
+        fa, fb = int(s * 100), int(e * 100)
+        for f in range(fa, max(fb, fa + 1), 5):  # 50 ms resolution
+            w = int(np.argmin(np.abs(centres - f)))
+            t0, t1 = f / 100, min(e, (f + 5) / 100)
+            lab, c = int(labels[w]), float(conf[w])
+            if turns and turns[-1].speaker == lab and abs(turns[-1].end - t0) < 1e-6:
+                turns[-1].end = t1
+                turns[-1].confidence = max(turns[-1].confidence, c)
+            else:
+                turns.append(Turn(t0, t1, lab, c))
+    return [Turn(round(float(t.start), 3), round(float(t.end), 3), t.speaker, round(float(t.confidence), 4)) for t in turns]
+
+
+def assign_words(words: list[dict], turns: list[Turn]) -> None:
+    """Set "speaker"/"speaker_confidence" on each word (in place) from the turn it overlaps most."""
+    if not turns:
+        for w in words:
+            w["speaker"] = 0
+            w["speaker_confidence"] = 0.0
+        return
+    starts = np.array([t.start for t in turns])
+    ends = np.array([t.end for t in turns])
+    for w in words:
+        s, e = float(w["start"]), float(w["end"])
+        ov = np.minimum(ends, e) - np.maximum(starts, s)
+        by_speaker: dict[int, float] = {}
+        for i in np.flatnonzero(ov > 0):
+            by_speaker[turns[i].speaker] = by_speaker.get(turns[i].speaker, 0.0) + float(ov[i])
+        if by_speaker:
+            spk = max(by_speaker, key=by_speaker.get)
+            share = by_speaker[spk] / sum(by_speaker.values())
+            cands = [i for i in np.flatnonzero(ov > 0) if turns[i].speaker == spk]
+            c = max(turns[i].confidence for i in cands) * share
+        else:  # word outside detected speech: nearest turn
+            mid = (s + e) / 2
+            i = int(np.argmin(np.minimum(np.abs(starts - mid), np.abs(ends - mid))))
+            spk, c = turns[i].speaker, turns[i].confidence * 0.5
+        w["speaker"] = int(spk)
+        w["speaker_confidence"] = round(float(np.clip(c, 0.0, 1.0)), 4)
+
+
+def diarize(samples: np.ndarray, words: list[dict], *, max_speakers: int = 10, **options) -> int:
+    """Label ``words`` with "speaker" and "speaker_confidence" in place; returns the number of speakers.
+
+    ``samples``: 16 kHz mono float32. ``options`` go to :func:`segment_speakers`.
+    """
+    turns = segment_speakers(samples, max_speakers=max_speakers, **options)
+    assign_words(words, turns)
+    used = {w["speaker"] for w in words} if words else {t.speaker for t in turns}
+    return len(used) if used else 0
