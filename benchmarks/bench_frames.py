@@ -1,0 +1,61 @@
+"""Time building Transcript.words for a synthetic 10-hour, ~100k-word diarized response.
+
+Run: python benchmarks/bench_frames.py [--words N] [--runs R]
+Prints the median build time (target: <= 150 ms for 100k words).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+from dgnb.transcript import Transcript
+
+VOCAB = ["the", "people", "of", "united", "states", "order", "form", "more", "perfect", "union",
+         "justice", "insure", "domestic", "tranquility", "provide", "common", "defense", "promote"]
+
+
+def synthetic_response(n_words: int = 100_000, hours: float = 10.0, seed: int = 0) -> dict:
+    """A /v1/listen-shaped response with n_words diarized words spread over `hours`."""
+    rng = random.Random(seed)
+    step = hours * 3600 / n_words
+    words = []
+    speaker = 0
+    for i in range(n_words):
+        if rng.random() < 0.02:
+            speaker = rng.randrange(4)
+        w = rng.choice(VOCAB)
+        start = round(i * step, 3)
+        words.append({"word": w, "start": start, "end": round(start + step * 0.8, 3),
+                      "confidence": rng.random(), "punctuated_word": w.capitalize() if i % 12 == 0 else w,
+                      "speaker": speaker, "speaker_confidence": rng.random()})
+    transcript = " ".join(w["punctuated_word"] for w in words)
+    return {"metadata": {"request_id": "bench", "duration": hours * 3600, "channels": 1,
+                         "models": ["m"], "model_info": {"m": {"name": "bench-model"}}},
+            "results": {"channels": [{"alternatives": [{"transcript": transcript, "confidence": 0.9,
+                                                          "words": words}]}]}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    response = synthetic_response(args.words)
+    times = []
+    for _ in range(args.runs):
+        t = Transcript(response)  # fresh object each run: nothing cached
+        begin = time.perf_counter()
+        df = t.words
+        times.append(time.perf_counter() - begin)
+    print(f"words DataFrame: {len(df):,} rows x {df.shape[1]} columns")
+    print(f"build time over {args.runs} runs: median {statistics.median(times) * 1000:.1f} ms, "
+          f"min {min(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms (target <= 150 ms)")
+    begin = time.perf_counter()
+    Transcript(response)._repr_html_()
+    print(f"_repr_html_ on the same response: {(time.perf_counter() - begin) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
