@@ -105,6 +105,7 @@ def sentiment(t: "Transcript", ax: "Axes | None" = None) -> "Axes":
     if seg.empty:
         return _say(ax, "No sentiment in this transcript: transcribe with sentiment=True")
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
     from matplotlib.colors import TwoSlopeNorm
     from matplotlib.ticker import FuncFormatter
 
@@ -117,7 +118,7 @@ def sentiment(t: "Transcript", ax: "Axes | None" = None) -> "Axes":
     if average and average.get("sentiment_score") is not None:
         ax.axhline(average["sentiment_score"], color="#333333", linestyle="--", linewidth=1,
                    label=f"average: {average.get('sentiment', '')} ({average['sentiment_score']:+.2f})")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize="small")
+        ax.legend(loc="lower left", frameon=False, fontsize="small")
     ax.axhline(0, color="#999999", linewidth=0.8)
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlim(0, max(float(seg["end"].max()), float(t.duration or 0)))
@@ -125,8 +126,7 @@ def sentiment(t: "Transcript", ax: "Axes | None" = None) -> "Axes":
     ax.set_xlabel("time")
     ax.set_ylabel("sentiment score")
     ax.set_title("Sentiment over time")
-    ax.figure.colorbar(__import__("matplotlib.cm", fromlist=["ScalarMappable"]).ScalarMappable(norm=norm, cmap=cmap),
-                       ax=ax, pad=0.25 if average else 0.02, fraction=0.03, label="score")
+    ax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02, fraction=0.03, label="score")
     return ax
 
 

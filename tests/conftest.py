@@ -15,3 +15,6 @@ RESPONSES = FIXTURES / "responses"
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+from local_server import local_server  # noqa: E402,F401  (one real `dgnb serve` process per test session)

@@ -1,0 +1,67 @@
+"""The ``dgnb`` command line: ``dgnb serve`` runs the local engine, ``dgnb demo`` shows what dgnb does."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .local.server import run
+    except ImportError as exc:
+        print(f"dgnb serve needs the local engine extras: pip install 'dgnb[local]' ({exc.name} missing)", file=sys.stderr)
+        return 2
+    from .local.errors import EngineError
+
+    try:
+        run(host=args.host, port=args.port, data_dir=args.data_dir, model=args.model)
+    except EngineError as exc:
+        print(f"dgnb serve: {exc.err_msg}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"dgnb serve: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from .demo import run
+        from .local import samples  # noqa: F401  (the demo speaks its sample call with the local TTS)
+    except ImportError as exc:
+        print(f"dgnb demo needs the local engine extras: pip install 'dgnb[local]' ({exc.name} missing)", file=sys.stderr)
+        return 2
+    run(args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dgnb", description="The Deepgram API, native to Jupyter notebooks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the local engine (Deepgram's API on local models)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--data-dir", default=None, help="where the ledger and admin key live "
+                       "(default $DGNB_DATA_DIR or the user data dir)")
+    serve.add_argument("--model", default=None, help="a CTranslate2 Whisper model directory or a faster-whisper "
+                       "model name (default: the bundled Whisper tiny.en)")
+    serve.set_defaults(func=_serve)
+    demo = sub.add_parser("demo", help="transcribe a two-voice sample call on the local engine: DataFrame and plots")
+    demo.add_argument("--out", default="demo-output", help="folder for the audio, transcript and plots (default demo-output)")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

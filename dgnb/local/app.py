@@ -1,0 +1,144 @@
+"""The local engine's ASGI app: Deepgram's paths, auth on every request, Deepgram-shaped errors."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from .errors import INVALID_AUTH, default_code, error_response
+from .ledger import ADMIN_KEY_FILE, Ledger
+from .stt import get_recognizer
+
+log = logging.getLogger("dgnb.local")
+DEFAULT_MAX_UPLOAD = 2 * 1024 ** 3  # 2 GB, Deepgram's limit for pre-recorded audio
+DEFAULT_URL_TIMEOUT = 120.0
+
+
+def default_data_dir() -> Path:
+    """``$DGNB_DATA_DIR``, else the per-user data dir ``.../dgnb/local``."""
+    env = os.environ.get("DGNB_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("dgnb")) / "local"
+
+
+class Engine:
+    """What the routes share: the ledger, the (once-loaded) recognizer, limits and paths."""
+
+    def __init__(self, data_dir=None, model: str | None = None, *, max_upload_bytes: int | None = None,
+                 url_timeout: float | None = None):
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.ledger = Ledger(self.data_dir)
+        self.recognizer = get_recognizer(model)
+        self.model = model
+        self.max_upload_bytes = int(max_upload_bytes or os.environ.get("DGNB_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD)
+        self.url_timeout = float(url_timeout or os.environ.get("DGNB_URL_TIMEOUT") or DEFAULT_URL_TIMEOUT)
+        self.tmp_dir = self.data_dir / "tmp"
+        self.tmp_dir.mkdir(exist_ok=True)
+
+    @property
+    def api_key(self) -> str | None:
+        return self.ledger.admin_key
+
+
+def _credentials_help(engine: Engine) -> str:
+    return (f"Invalid credentials. Send the header 'Authorization: Token <API key>'; the local admin key is in "
+            f"{engine.data_dir / ADMIN_KEY_FILE}")
+
+
+def _ws_credentials(scope) -> tuple[str | None, str | None]:
+    """(Authorization value, accepted subprotocol) of a WebSocket handshake.
+
+    Browsers cannot set headers, so Deepgram also takes ``Sec-WebSocket-Protocol: token, <key>``
+    (or ``bearer, <token>``); the chosen subprotocol must then be echoed on accept.
+    """
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    if headers.get("authorization"):
+        return headers["authorization"], None
+    protocols = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    if len(protocols) >= 2 and protocols[0].lower() in ("token", "bearer"):
+        return f"{protocols[0]} {protocols[1]}", protocols[0]
+    return None, None
+
+
+class AuthMiddleware:
+    """Every HTTP request and WebSocket handshake needs ``Token <key>`` or ``Bearer <token>``."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        engine: Engine = scope["app"].state.engine
+        if scope["type"] == "http":
+            header = None
+            for k, v in scope.get("headers", []):
+                if k == b"authorization":
+                    header = v.decode("latin-1")
+                    break
+            principal = engine.ledger.authenticate(header)
+            if principal is None:
+                response = error_response(401, INVALID_AUTH, _credentials_help(engine))
+                return await response(scope, receive, send)
+        else:
+            header, subprotocol = _ws_credentials(scope)
+            principal = engine.ledger.authenticate(header)
+            if principal is None:
+                ws = WebSocket(scope, receive, send)
+                await ws.send_denial_response(error_response(401, INVALID_AUTH, _credentials_help(engine)))
+                return
+            scope["dgnb.subprotocol"] = subprotocol
+        scope["dgnb.principal"] = principal
+        return await self.app(scope, receive, send)
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    messages = {404: f"no route for {request.url.path}", 405: f"method {request.method} is not allowed on {request.url.path}"}
+    msg = messages.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else "request failed")
+    return error_response(exc.status_code, default_code(exc.status_code), msg, headers=getattr(exc, "headers", None))
+
+
+async def _server_error(request: Request, exc: Exception):
+    log.exception("unhandled error on %s", request.url.path)
+    return error_response(500, "INTERNAL_SERVER_ERROR", "the local engine failed to process the request")
+
+
+async def _listen_ws(websocket: WebSocket) -> None:
+    from .live import listen_websocket
+
+    await listen_websocket(websocket)
+
+
+async def _listen_http(request: Request):
+    from .listen_rest import listen_rest
+
+    return await listen_rest(request)
+
+
+def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int | None = None,
+               url_timeout: float | None = None) -> Starlette:
+    """The engine's Starlette app; ``app.state.engine`` holds the ledger and the loaded model."""
+    engine = Engine(data_dir, model, max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)
+    routes = [
+        Route("/v1/listen", _listen_http, methods=["POST"]),
+        WebSocketRoute("/v1/listen", _listen_ws),
+    ]
+    from starlette.middleware import Middleware
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(AuthMiddleware)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+    app.state.engine = engine
+    return app

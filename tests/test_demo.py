@@ -1,0 +1,56 @@
+"""The README's main job: `dgnb demo` on the embedded local engine, with no key."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from dgnb.demo import speaker_agreement, word_error_rate
+
+
+def clean_env(tmp_path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPGRAM_")}
+    env.update(DGNB_DATA_DIR=str(tmp_path / "data"), MPLBACKEND="Agg")
+    return env
+
+
+def test_demo_transcribes_the_sample_call_with_speakers_and_plots(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "dgnb", "demo", "--out", str(out)], env=clean_env(tmp_path),
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "no Deepgram key found, using the local engine (whisper-tiny.en)" in proc.stderr
+    assert "punctuated_word" in proc.stdout and "speaker" in proc.stdout
+    wer = float(proc.stdout.split("word error rate vs the script: ")[1].split("%")[0])
+    right = float(proc.stdout.split("words given the right speaker: ")[1].split("%")[0])
+    assert wer <= 20.0 and right >= 95.0, proc.stdout[-800:]
+    for name in ("support-call.wav", "transcript.json", "speakers.png", "sentiment.png"):
+        assert (out / name).stat().st_size > 1000
+    assert (out / "speakers.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_client_without_credentials_uses_embedded_engine_and_says_so_once(tmp_path):
+    code = (
+        "import dgnb, sys\n"
+        "a = dgnb.Client(); b = dgnb.Client()\n"
+        "assert a.local and a.url == b.url and a.url.startswith('http://127.0.0.1:')\n"
+        "t = a.transcribe(sys.argv[1])\n"
+        "print(len(t.words), t.words['word'].iloc[0], t.model)\n"
+    )
+    wav = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "audio", "preamble.wav")
+    proc = subprocess.run([sys.executable, "-c", code, wav], env=clean_env(tmp_path), capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.count("no Deepgram key found") == 1
+    n, first, model = proc.stdout.split()
+    assert int(n) > 45 and first == "we" and model == "whisper-tiny.en"
+
+
+def test_scoring_helpers():
+    assert word_error_rate("we the people", "We, the people!") == 0.0
+    assert word_error_rate("a b c d", "a x c") == 0.5
+    import pandas as pd
+
+    words = pd.DataFrame({"start": [0.1, 1.1, 2.1], "end": [0.4, 1.4, 2.4], "speaker": [5, 7, 5]})
+    turns = [("agent", "x", 0.0, 1.0), ("customer", "y", 1.0, 2.0), ("agent", "z", 2.0, 3.0)]
+    assert speaker_agreement(turns, words) == 1.0
