@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 from .errors import ApiError, ConnectionError, DgnbError, TimeoutError  # noqa: E402
 
 __all__ = [
-    "Client", "AsyncClient", "Transcript", "RawResponse",
+    "Client", "AsyncClient", "Transcript", "RawResponse", "SpeechAudio", "TextAnalysis",
     "ApiError", "DgnbError", "TimeoutError", "ConnectionError", "__version__",
 ]
 
@@ -21,6 +21,8 @@ _LAZY = {
     "AsyncClient": "._client",
     "RawResponse": "._http",
     "Transcript": ".transcript",
+    "SpeechAudio": ".speech_audio",
+    "TextAnalysis": ".analysis",
 }
 
 

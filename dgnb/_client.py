@@ -5,10 +5,12 @@ import copy
 import functools
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Credentials, Endpoints, Secret, embedded_engine, resolve_credentials
+from ._config import DEFAULT_MAX_RETRIES, NAMESPACES, DEFAULT_TIMEOUT, Credentials, Endpoints, Secret, embedded_engine, resolve_credentials
 from ._http import AsyncRunner, Config, SyncRunner
 from .audio import AudioSource
 from .listen import Listen
+from .read import Read
+from .speak import Speak
 
 if TYPE_CHECKING:
     import httpx
@@ -69,6 +71,16 @@ class BaseClient:
         """Speech-to-text: ``transcribe_file``, ``transcribe_url`` and their callback variants."""
         return Listen(self)
 
+    @functools.cached_property
+    def speak(self) -> Speak:
+        """Text-to-speech: ``generate``, ``save`` (streamed to disk), ``live`` (WebSocket)."""
+        return Speak(self)
+
+    @functools.cached_property
+    def read(self) -> Read:
+        """Text intelligence on text: ``analyze_text``."""
+        return Read(self)
+
     def transcribe(self, source: AudioSource, **options: Any) -> Any:
         """Transcribe a path, URL, bytes or binary file object; returns a :class:`dgnb.Transcript`.
 
@@ -85,7 +97,8 @@ class BaseClient:
         >>> raw.status_code, raw.request_id                                 # doctest: +SKIP
         """
         clone = copy.copy(self)
-        clone.__dict__.pop("listen", None)
+        for namespace in NAMESPACES:
+            clone.__dict__.pop(namespace, None)
         clone._runner = self._runner_class(self._http, raw=True)
         return clone
 

@@ -29,6 +29,7 @@ log = logging.getLogger("dgnb")
 RETRY_STATUSES = frozenset({408, 429})
 MAX_RETRY_AFTER = 60.0
 CHUNK = 1 << 20
+USER_AGENT = f"dgnb/{__version__}"
 
 
 # ---------------------------------------------------------------- bodies ----
@@ -102,9 +103,11 @@ class Sleep:
 
 @dataclass
 class Read:
-    """Read (and close) a streamed response's body, e.g. to report an error."""
+    """Read a streamed response's body and close it: whole (e.g. to report an error), or chunk by
+    chunk into ``sink`` (e.g. a file), so a long body is never held in memory."""
 
     response: httpx.Response
+    sink: Callable[[bytes], Any] | None = None
 
 
 @dataclass
@@ -164,7 +167,7 @@ def should_retry(status: int) -> bool:
 
 
 def build_send(config: Config, call: Call) -> Send:
-    headers = {"User-Agent": f"dgnb/{__version__}", "Accept": "application/json"}
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     auth = config.credentials.authorization
     if auth:
         headers["Authorization"] = auth
@@ -269,8 +272,14 @@ class SyncRunner:
         if isinstance(action, Sleep):
             return time.sleep(action.seconds)
         if isinstance(action, Read):
-            action.response.read()
-            return action.response.close()
+            try:
+                if action.sink is None:
+                    return action.response.read()
+                for chunk in action.response.iter_bytes():
+                    action.sink(chunk)
+            finally:
+                action.response.close()
+            return None
         body = action.body.sync_iter() if isinstance(action.body, FileBody) else action.body
         return self.http.send(self.build(action, body), stream=action.stream)
 
@@ -312,8 +321,14 @@ class AsyncRunner(SyncRunner):
         if isinstance(action, Sleep):
             return await asyncio.sleep(action.seconds)
         if isinstance(action, Read):
-            await action.response.aread()
-            return await action.response.aclose()
+            try:
+                if action.sink is None:
+                    return await action.response.aread()
+                async for chunk in action.response.aiter_bytes():
+                    action.sink(chunk)
+            finally:
+                await action.response.aclose()
+            return None
         body = action.body.async_iter() if isinstance(action.body, FileBody) else action.body
         return await self.http.send(self.build(action, body), stream=action.stream)
 

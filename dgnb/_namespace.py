@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Sequence
+from urllib.parse import urlencode
 
-from ._http import Call, request
+from ._http import USER_AGENT, AsyncRunner, Call, request
 
 if TYPE_CHECKING:
     from ._client import BaseClient
@@ -31,6 +32,22 @@ class Namespace:
 
     def _send(self, call: Call) -> Generator:
         return request(self._client._config, call)
+
+    @property
+    def _is_async(self) -> bool:
+        return isinstance(self._client._runner, AsyncRunner)
+
+    def _websocket(self, path: str, query: Sequence[tuple[str, str]] = (),
+                   extra_headers: Mapping[str, str] | None = None) -> tuple[str, dict[str, str]]:
+        """The URL and headers (auth included) of a WebSocket endpoint of this namespace."""
+        config = self._client._config
+        url = config.endpoints.websocket(self.name) + path + (f"?{urlencode(list(query))}" if query else "")
+        headers = {"User-Agent": USER_AGENT, **config.headers}
+        auth = config.credentials.authorization
+        if auth:
+            headers["Authorization"] = auth
+        headers.update(extra_headers or {})
+        return url, headers
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"

@@ -133,6 +133,9 @@ def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int
         Route("/v1/listen", _listen_http, methods=["POST"]),
         WebSocketRoute("/v1/listen", _listen_ws),
     ]
+    from . import read, speak
+
+    routes += speak.routes() + read.routes()
     from starlette.middleware import Middleware
 
     app = Starlette(
