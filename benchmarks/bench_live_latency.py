@@ -1,0 +1,93 @@
+"""Latency of live /v1/listen finals on the local engine.
+
+Streams preamble-websocket.wav (mu-law 8 kHz) in 100 ms chunks at real-time pace to an
+embedded local engine and prints, for each final with words, the time from the end of its
+last word (in stream time, mapped to wall time by the pace of sending) to the arrival of the
+final. Goal: median and max <= 0.5 s.
+
+    python benchmarks/bench_live_latency.py [--endpointing MS]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+AUDIO = ROOT.parent / "shared" / "fixtures" / "audio" / "preamble-websocket.wav"
+
+
+def wav_data(blob: bytes) -> bytes:
+    pos = 12
+    while pos + 8 <= len(blob):
+        cid, size = blob[pos:pos + 4], int.from_bytes(blob[pos + 4:pos + 8], "little")
+        if cid == b"data":
+            return blob[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+    raise ValueError("no data chunk")
+
+
+async def run(url: str, key: str, raw: bytes, endpointing: int | None) -> list[tuple[float, float, str]]:
+    import websockets
+
+    query = "encoding=mulaw&sample_rate=8000&punctuate=true"
+    if endpointing is not None:
+        query += f"&endpointing={endpointing}"
+    rows: list[tuple[float, float, str]] = []
+    async with websockets.connect(url.replace("http://", "ws://") + "/v1/listen?" + query,
+                                  additional_headers={"Authorization": f"Token {key}"}) as ws:
+        t0 = time.monotonic()
+
+        async def sender():
+            for i, k in enumerate(range(0, len(raw), 800)):
+                # chunk i holds stream time [i*0.1, (i+1)*0.1): send it when that audio has "happened"
+                await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.1 - time.monotonic()))
+                await ws.send(raw[k:k + 800])
+            await ws.send(json.dumps({"type": "CloseStream"}))
+
+        task = asyncio.create_task(sender())
+        async for message in ws:
+            m = json.loads(message)
+            if m.get("type") != "Results" or not m["is_final"]:
+                continue
+            words = m["channel"]["alternatives"][0]["words"]
+            if not words:
+                continue
+            arrived = time.monotonic() - t0
+            rows.append((words[-1]["end"], arrived, m["channel"]["alternatives"][0]["transcript"]))
+        await task
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--endpointing", type=int, default=None, help="endpointing in ms (default: Deepgram's 10)")
+    args = ap.parse_args(argv)
+    from dgnb.local.server import start_in_background
+
+    raw = wav_data(AUDIO.read_bytes())
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_in_background(data_dir=tmp)
+        try:
+            rows = asyncio.run(run(server.url, server.api_key, raw, args.endpointing))
+        finally:
+            server.stop()
+    # The end of the stream is flushed by CloseStream, not by endpointing: leave it out.
+    stream_end = len(raw) / 8000
+    lat = [arrived - end for end, arrived, _ in rows if end < stream_end - 0.5]
+    for end, arrived, text in rows:
+        print(f"last word ends {end:6.2f} s  final arrives {arrived:6.2f} s  latency {arrived - end:5.2f} s  {text}")
+    if lat:
+        print(f"\nfinals: {len(lat)}  median latency {statistics.median(lat) * 1000:.0f} ms  max {max(lat) * 1000:.0f} ms"
+              f"  (goal <= 500 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

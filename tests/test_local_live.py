@@ -1,0 +1,326 @@
+"""Live /v1/listen over WebSocket against a real ``dgnb serve`` subprocess and real audio.
+
+Streams the recorded Deepgram fixture audio (mu-law 8 kHz, and the 22 kHz WAV as a
+container stream) through a real ``websockets`` client and the official deepgram-sdk.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+import websockets
+
+from conftest import AUDIO, RESPONSES
+from local_server import start_server, stop_server
+
+PREAMBLE = (
+    "We, the people of the United States, in order to form a more perfect union, establish justice, "
+    "ensure domestic tranquility, provide for the common defense, promote the general welfare, and secure "
+    "the blessings of liberty to ourselves and our posterity, do ordain and establish this Constitution "
+    "for the United States of America."
+)
+IDLE_TIMEOUT = 1.5
+CHUNK = 800  # 100 ms of mu-law 8 kHz
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
+
+
+def wer(hyp: str) -> float:
+    return jiwer.wer(_norm(PREAMBLE), _norm(hyp))
+
+
+def wav_data(path: Path) -> bytes:
+    """The bytes of a WAV file's data chunk (the raw samples)."""
+    blob = path.read_bytes()
+    pos = 12
+    while pos + 8 <= len(blob):
+        cid, size = blob[pos:pos + 4], int.from_bytes(blob[pos + 4:pos + 8], "little")
+        if cid == b"data":
+            return blob[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+    raise ValueError(f"{path.name} has no data chunk")
+
+
+MULAW = wav_data(AUDIO / "preamble-websocket.wav")
+SILENCE_2S = b"\xff" * 16000  # mu-law digital silence
+
+
+@pytest.fixture(scope="module")
+def server():
+    with tempfile.TemporaryDirectory(prefix="dgnb-live-") as tmp:
+        srv = start_server(Path(tmp), extra_env={"DGNB_LIVE_IDLE_TIMEOUT": str(IDLE_TIMEOUT)})
+        try:
+            yield srv
+        finally:
+            stop_server(srv)
+
+
+def ws_url(server, query: str) -> str:
+    return server.url.replace("http://", "ws://") + "/v1/listen?" + query
+
+
+async def stream(server, query: str, chunks: list[bytes], *, pace: float = 0.0, close: str = "CloseStream"):
+    """Send ``chunks`` (every ``pace`` s), then close; return (messages, close code, close reason)."""
+    messages: list[dict] = []
+    async with websockets.connect(ws_url(server, query), additional_headers=server.headers, max_size=None) as ws:
+        async def sender():
+            for chunk in chunks:
+                await ws.send(chunk)
+                if pace:
+                    await asyncio.sleep(pace)
+            await ws.send(b"" if close == "empty" else json.dumps({"type": close}))
+
+        task = asyncio.create_task(sender())
+        messages.extend(await collect(ws))
+        task.cancel()
+        return messages, ws.close_code, ws.close_reason
+
+
+async def collect(ws) -> list[dict]:
+    """Every message until the server closes (whatever the close code)."""
+    out = []
+    try:
+        async for raw in ws:
+            out.append(json.loads(raw))
+    except websockets.exceptions.ConnectionClosedError:
+        pass
+    return out
+
+
+def split(blob: bytes, size: int = CHUNK) -> list[bytes]:
+    return [blob[i:i + size] for i in range(0, len(blob), size)]
+
+
+def finals(messages):
+    return [m for m in messages if m["type"] == "Results" and m["is_final"]]
+
+
+def final_text(messages) -> str:
+    return " ".join(m["channel"]["alternatives"][0]["transcript"] for m in finals(messages)).strip()
+
+
+def check_results_shape(message: dict) -> None:
+    """Same keys and types as the real Deepgram live Results fixture."""
+    ref = json.loads(next(RESPONSES.glob("listen-websocket/*-response.json")).read_text())
+    assert set(ref) <= set(message)
+    assert message["type"] == "Results" and message["channel_index"] == [0, 1]
+    for key in ("duration", "start"):
+        assert isinstance(message[key], float | int)
+    for key in ("is_final", "speech_final", "from_finalize"):
+        assert isinstance(message[key], bool)
+    assert set(ref["metadata"]) <= set(message["metadata"])
+    assert set(message["metadata"]["model_info"]) == {"name", "version", "arch"}
+    alt = message["channel"]["alternatives"][0]
+    assert set(alt) == {"transcript", "confidence", "words"}
+    for w in alt["words"]:
+        assert {"word", "start", "end", "confidence", "punctuated_word"} <= set(w)
+        assert w["word"] == w["word"].lower() and w["start"] <= w["end"]
+
+
+def check_tiling(messages, total: float) -> None:
+    """Finals tile the stream: contiguous, monotonic, words inside their result, ending at the stream's end."""
+    fs = finals(messages)
+    assert fs and fs[0]["start"] == 0.0
+    for a, b in zip(fs, fs[1:]):
+        assert b["start"] == pytest.approx(a["start"] + a["duration"], abs=0.002)
+    for m in fs:
+        assert m["duration"] > 0
+        for w in m["channel"]["alternatives"][0]["words"]:
+            assert m["start"] - 0.001 <= w["start"] <= m["start"] + m["duration"] + 0.06
+    assert fs[-1]["start"] + fs[-1]["duration"] == pytest.approx(total, abs=0.05)
+
+
+QUERY = "model=nova-3&encoding=mulaw&sample_rate=8000&punctuate=true&interim_results=true&utterance_end_ms=1000&vad_events=true"
+
+
+@pytest.fixture(scope="module")
+def fast_run(server):
+    return asyncio.run(stream(server, QUERY, split(MULAW + SILENCE_2S)))
+
+
+def test_fast_stream_transcribes_the_preamble(fast_run):
+    messages, code, _ = fast_run
+    assert code == 1000
+    assert wer(final_text(messages)) <= 0.10, final_text(messages)
+    results = [m for m in messages if m["type"] == "Results"]
+    assert any(not m["is_final"] for m in results), "interim results were asked for"
+    assert any(m["speech_final"] for m in results)
+    for m in results:
+        check_results_shape(m)
+    check_tiling(messages, (len(MULAW) + len(SILENCE_2S)) / 8000)
+
+
+def test_fast_stream_events_and_metadata(fast_run):
+    messages, _, _ = fast_run
+    started = [m for m in messages if m["type"] == "SpeechStarted"]
+    assert started and all(m["channel"] == [0, 1] and isinstance(m["timestamp"], float) for m in started)
+    assert started[0]["timestamp"] < 1.0  # the reader starts within the first second
+    ends = [m for m in messages if m["type"] == "UtteranceEnd"]
+    last_word = max(w["end"] for m in finals(messages) for w in m["channel"]["alternatives"][0]["words"])
+    assert ends and ends[-1]["channel"] == [0, 1] and ends[-1]["last_word_end"] == pytest.approx(last_word, abs=0.01)
+    meta = messages[-1]
+    assert meta["type"] == "Metadata"
+    assert meta["duration"] == pytest.approx((len(MULAW) + len(SILENCE_2S)) / 8000, abs=0.01)
+    assert meta["channels"] == 1 and meta["transaction_key"] == "deprecated"
+    import hashlib
+
+    assert meta["sha256"] == hashlib.sha256(MULAW + SILENCE_2S).hexdigest()
+    assert meta["request_id"] == finals(messages)[0]["metadata"]["request_id"]
+    assert set(meta["model_info"]) == set(meta["models"])
+
+
+def test_realtime_stream(server):
+    messages, code, _ = asyncio.run(stream(server, QUERY, split(MULAW), pace=0.1, close="empty"))
+    assert code == 1000 and messages[-1]["type"] == "Metadata"
+    assert wer(final_text(messages)) <= 0.10, final_text(messages)
+    interims = [m for m in messages if m["type"] == "Results" and not m["is_final"]]
+    assert len(interims) >= 5
+    assert any(m["type"] == "SpeechStarted" for m in messages)
+    check_tiling(messages, len(MULAW) / 8000)
+
+
+def test_container_stream_without_encoding(server):
+    wav = (AUDIO / "preamble.wav").read_bytes()
+    messages, code, _ = asyncio.run(stream(server, "punctuate=true", split(wav, 8192)))
+    assert code == 1000
+    assert wer(final_text(messages)) <= 0.10, final_text(messages)
+    assert messages[-1]["type"] == "Metadata"
+    assert messages[-1]["duration"] == pytest.approx(421110 / 22050, abs=0.05)
+
+
+def test_finalize_gives_from_finalize(server):
+    async def run():
+        async with websockets.connect(ws_url(server, "encoding=mulaw&sample_rate=8000&punctuate=true"),
+                                      additional_headers=server.headers) as ws:
+            for chunk in split(MULAW[: 8000 * 2]):  # "We, the people of the ..." cut mid-sentence
+                await ws.send(chunk)
+            await ws.send(json.dumps({"type": "Finalize"}))
+            got = []
+            while True:
+                m = json.loads(await ws.recv())
+                got.append(m)
+                if m.get("from_finalize"):
+                    break
+            await ws.send(json.dumps({"type": "CloseStream"}))
+            async for raw in ws:
+                got.append(json.loads(raw))
+            return got, ws.close_code
+
+    messages, code = asyncio.run(run())
+    done = [m for m in messages if m.get("from_finalize")]
+    assert len(done) == 1 and done[0]["is_final"]
+    text = " ".join(m["channel"]["alternatives"][0]["transcript"] for m in finals(messages))
+    assert "people" in _norm(text)
+    assert done[0]["start"] + done[0]["duration"] == pytest.approx(2.0, abs=0.05)
+    assert code == 1000 and messages[-1]["type"] == "Metadata"
+
+
+def test_keepalive_keeps_an_idle_stream_open(server):
+    async def run():
+        async with websockets.connect(ws_url(server, "encoding=mulaw&sample_rate=8000"),
+                                      additional_headers=server.headers) as ws:
+            for _ in range(8):  # 4 s idle, well past the 1.5 s timeout
+                await ws.send(json.dumps({"type": "KeepAlive"}))
+                await asyncio.sleep(0.5)
+            await ws.send(json.dumps({"type": "CloseStream"}))
+            return [json.loads(m) async for m in ws], ws.close_code
+
+    messages, code = asyncio.run(run())
+    assert code == 1000
+    assert messages[-1]["type"] == "Metadata" and messages[-1]["duration"] == 0
+
+
+def test_idle_stream_is_closed_with_1011(server):
+    async def run():
+        async with websockets.connect(ws_url(server, "encoding=mulaw&sample_rate=8000"),
+                                      additional_headers=server.headers) as ws:
+            messages = await collect(ws)
+            return messages, ws.close_code, ws.close_reason
+
+    messages, code, reason = asyncio.run(asyncio.wait_for(run(), 30))
+    assert code == 1011
+    assert "NET-0001" in reason or "timeout" in reason
+    assert messages and messages[-1]["type"] == "Error" and messages[-1]["err_code"] == "NET-0001"
+
+
+def test_bad_key_is_rejected_with_401(server):
+    async def run():
+        async with websockets.connect(ws_url(server, "encoding=mulaw&sample_rate=8000"),
+                                      additional_headers={"Authorization": "Token not-a-real-key"}):
+            pass
+
+    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
+        asyncio.run(run())
+    response = info.value.response
+    assert response.status_code == 401
+    body = json.loads(response.body)
+    assert body["err_code"] == "INVALID_AUTH" and "not-a-real-key" not in response.body.decode()
+
+
+def test_missing_key_and_bad_options_are_rejected(server):
+    async def connect(url, headers):
+        async with websockets.connect(url, additional_headers=headers):
+            pass
+
+    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
+        asyncio.run(connect(ws_url(server, "encoding=mulaw&sample_rate=8000"), {}))
+    assert info.value.response.status_code == 401
+    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
+        asyncio.run(connect(ws_url(server, "encoding=mulaw"), server.headers))
+    assert info.value.response.status_code == 400
+    assert "sample_rate" in json.loads(info.value.response.body)["err_msg"]
+    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
+        asyncio.run(connect(ws_url(server, "encoding=mulaw&sample_rate=8000&interim_results=maybe"), server.headers))
+    assert info.value.response.status_code == 422
+
+
+def test_undecodable_container_stream_closes_with_an_error(server):
+    noise = np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes()
+    messages, code, reason = asyncio.run(stream(server, "", split(b"NOTAUDIO" + noise, 4000)))
+    assert code == 1008
+    assert messages and messages[-1]["type"] == "Error" and "decoded" in messages[-1]["err_msg"]
+
+
+def test_official_sdk_parses_our_results(server):
+    from deepgram import DeepgramClient
+    from deepgram.environment import DeepgramClientEnvironment
+    from deepgram.listen.v1.types import ListenV1Metadata, ListenV1Results
+
+    ws = server.url.replace("http://", "ws://")
+    env = DeepgramClientEnvironment(base=server.url, production=ws, agent=ws, agent_rest=server.url)
+    client = DeepgramClient(api_key=server.api_key, environment=env)
+    received = []
+    with client.listen.v1.connect(model="nova-3", encoding="mulaw", sample_rate=8000, punctuate="true") as conn:
+        for chunk in split(MULAW, 8000):
+            conn.send_media(chunk)
+        conn.send_close_stream()
+        for message in conn:
+            received.append(message)
+    results = [m for m in received if isinstance(m, ListenV1Results)]
+    assert results and all(r.is_final for r in results)
+    text = " ".join(r.channel.alternatives[0].transcript for r in results)
+    assert wer(text) <= 0.10, text
+    assert results[0].metadata.model_info.name == "whisper-tiny.en"
+    assert results[1].channel.alternatives[0].words[0].start >= results[1].start
+    assert isinstance(received[-1], ListenV1Metadata) and received[-1].duration == pytest.approx(len(MULAW) / 8000)
+
+
+def test_stream_resampler_matches_one_shot_resampling():
+    from dgnb.local import audio, streaming
+
+    x = np.random.default_rng(1).standard_normal((2, 22050)).astype(np.float32) * 0.1
+    for rate in (8000, 22050, 44100):
+        r = streaming.StreamResampler(rate)
+        pieces = [r.push(x[:, i:i + 777]) for i in range(0, x.shape[1], 777)] + [r.flush()]
+        got = np.concatenate(pieces, axis=1)
+        want = audio.resample(x, rate, 16000)
+        assert got.shape == want.shape
+        assert np.max(np.abs(got - want)) < 1e-4
