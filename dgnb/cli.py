@@ -29,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     try:
         from .demo import run
-        from .local import samples  # noqa: F401  (the demo speaks its sample call with the local TTS)
+        import dgnb.local.samples  # noqa: F401  (the demo speaks its sample call with the local TTS)
     except ImportError as exc:
         print(f"dgnb demo needs the local engine extras: pip install 'dgnb[local]' ({exc.name} missing)", file=sys.stderr)
         return 2

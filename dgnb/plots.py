@@ -8,7 +8,7 @@ Every function takes ``ax=None`` (a new figure when None), returns the Axes and 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 

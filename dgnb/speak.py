@@ -22,8 +22,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping
-from urllib.parse import urlencode
+from typing import Any, Callable, Generator, Mapping
 
 from ._http import Call, Read
 from ._namespace import Namespace, endpoint
@@ -31,8 +30,6 @@ from ._params import check_options, encode_params
 from .errors import ApiError, ConnectionError, DgnbError
 from .speech_audio import DEFAULT_RATES, SpeechAudio
 
-if TYPE_CHECKING:
-    import httpx
 
 __all__ = [
     "Speak", "SpeakLive", "AsyncSpeakLive", "SpeakProtocol", "SPEAK_OPTIONS", "SPEAK_LIVE_OPTIONS",

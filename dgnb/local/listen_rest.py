@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import audio as audio_mod
-from .errors import BAD_REQUEST, PAYLOAD_TOO_LARGE, REMOTE_CONTENT_ERROR, UNSUPPORTED_MEDIA_TYPE, EngineError, error_body, error_response
+from .bodies import json_object, read_body
+from .errors import PAYLOAD_TOO_LARGE, REMOTE_CONTENT_ERROR, UNSUPPORTED_MEDIA_TYPE, EngineError, error_body, error_response
 from .ledger import now_iso
 from .options import ListenOptions, parse_listen_options, validate_http_url
 
@@ -61,17 +62,8 @@ async def _spool_body(request: Request, limit: int, tmp_dir) -> str:
 
 
 async def _read_json_url(request: Request) -> str:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise EngineError(413, PAYLOAD_TOO_LARGE, f"a JSON body may hold at most {MAX_JSON_BYTES} bytes")
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EngineError(400, BAD_REQUEST, 'the request body is not valid JSON; send {"url": "https://..."} or the audio itself') from None
-    if not isinstance(data, dict) or "url" not in data:
-        raise EngineError(400, BAD_REQUEST, 'a JSON body must be an object with a "url" field')
+    body = await read_body(request, MAX_JSON_BYTES)
+    data = json_object(body, ("url",), '{"url": "https://..."} or the audio itself')
     return validate_http_url(data["url"], "url")
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from anyio import to_thread
 
 from . import formatting, options as listen_options, streaming
-from .errors import BAD_REQUEST, INVALID_AUTH, EngineError, error_response
+from .errors import INVALID_AUTH, EngineError, error_response
 
 log = logging.getLogger("dgnb.local.live")
 

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import intelligence
+from .bodies import json_object, read_body
 from .errors import BAD_REQUEST, EngineError, error_body, error_response
 from .ledger import now_iso
 from .options import parse_bool, unprocessable, validate_http_url
@@ -70,18 +71,8 @@ def parse_read_options(items) -> dict:
 
 
 async def _read_body(request: Request) -> dict:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_TEXT_BYTES:
-            raise EngineError(413, "Payload Too Large", f"the request body is larger than {MAX_TEXT_BYTES} bytes")
-    try:
-        data = json.loads(body.decode("utf-8")) if body else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EngineError(400, BAD_REQUEST, 'the request body is not valid JSON; send {"text": "..."} or {"url": "https://..."}') from None
-    if not isinstance(data, dict) or not ({"text", "url"} & set(data)):
-        raise EngineError(400, BAD_REQUEST, 'the body must be a JSON object with a "text" or a "url" field')
-    return data
+    body = await read_body(request, MAX_TEXT_BYTES)
+    return json_object(body, ("text", "url"), '{"text": "..."} or {"url": "https://..."}')
 
 
 async def _fetch_text(engine, url: str) -> str:

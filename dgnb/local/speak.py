@@ -25,6 +25,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import tts
+from .bodies import json_object, read_body
 from .errors import BAD_REQUEST, EngineError, error_response
 
 log = logging.getLogger("dgnb.local")
@@ -51,22 +52,12 @@ def _options(query) -> dict:
 
 
 async def _read_text(request: Request) -> str:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise EngineError(413, "Payload Too Large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    body = await read_body(request, MAX_BODY_BYTES)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "text/plain":
         text = body.decode("utf-8", "replace")
     else:
-        try:
-            data = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise EngineError(400, BAD_REQUEST, 'the request body is not valid JSON; send {"text": "..."}') from None
-        if not isinstance(data, dict) or "text" not in data:
-            raise EngineError(400, BAD_REQUEST, 'the body must be a JSON object with a "text" field')
-        text = data["text"]
+        text = json_object(body, ("text",), '{"text": "..."}')["text"]
         if not isinstance(text, str):
             raise EngineError(400, BAD_REQUEST, '"text" must be a string')
     return tts.check_text(text)
