@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 from .errors import ApiError, ConnectionError, DgnbError, TimeoutError  # noqa: E402
 
 __all__ = [
-    "Client", "AsyncClient", "Transcript", "RawResponse", "SpeechAudio", "TextAnalysis",
+    "Client", "AsyncClient", "Transcript", "RawResponse", "SpeechAudio", "TextAnalysis", "LiveStreamError",
     "ApiError", "DgnbError", "TimeoutError", "ConnectionError", "__version__",
 ]
 
@@ -23,6 +23,7 @@ _LAZY = {
     "Transcript": ".transcript",
     "SpeechAudio": ".speech_audio",
     "TextAnalysis": ".analysis",
+    "LiveStreamError": ".live",
 }
 
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Sequence
-from urllib.parse import urlencode
 
-from ._http import USER_AGENT, AsyncRunner, Call, request
+from ._http import AsyncRunner, Call, request
 
 if TYPE_CHECKING:
     from ._client import BaseClient
@@ -40,14 +39,9 @@ class Namespace:
     def _websocket(self, path: str, query: Sequence[tuple[str, str]] = (),
                    extra_headers: Mapping[str, str] | None = None) -> tuple[str, dict[str, str]]:
         """The URL and headers (auth included) of a WebSocket endpoint of this namespace."""
-        config = self._client._config
-        url = config.endpoints.websocket(self.name) + path + (f"?{urlencode(list(query))}" if query else "")
-        headers = {"User-Agent": USER_AGENT, **config.headers}
-        auth = config.credentials.authorization
-        if auth:
-            headers["Authorization"] = auth
-        headers.update(extra_headers or {})
-        return url, headers
+        from ._websocket import target
+
+        return target(self._client._config, self.name, path, query, extra_headers)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"

@@ -134,6 +134,30 @@ class Listen(Namespace):
         response = yield from self._send(call)
         return response.json()
 
+    def live(self, **options: Any) -> Any:
+        """Open a live stream to /v1/listen: a connection you ``send`` audio to, iterate, or attach
+        handlers to (``conn.on("Results", fn)``); ``conn.transcript`` grows as finals arrive.
+        Awaitable on ``AsyncClient``. See :func:`dgnb.live.live` for the keyword arguments.
+
+        >>> with dg.listen.live(encoding="linear16", sample_rate=16000, interim_results=True) as conn:  # doctest: +SKIP
+        ...     conn.send(pcm_bytes)
+        ...     t = conn.finish()
+        """
+        from .live import live
+
+        return live(self._client, **options)
+
+    def stream_file(self, source: Any, **options: Any) -> Any:
+        """Stream a file, bytes or an iterator of bytes to live /v1/listen (``realtime=True`` paces it);
+        returns the connection at once while the audio streams. See :func:`dgnb.live.stream_file`.
+
+        >>> conn = dg.listen.stream_file("call.wav", realtime=False, interim_results=True)  # doctest: +SKIP
+        >>> conn.wait().words                                                                # doctest: +SKIP
+        """
+        from .live import stream_file
+
+        return stream_file(self._client, source, **options)
+
     def transcribe(self, source: audio.AudioSource, **options: Any) -> Any:
         """Transcribe a path, URL, bytes or binary file object (see :meth:`transcribe_file`).
 

@@ -15,19 +15,18 @@ a background event-loop thread.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generator, Mapping
 
+from . import _loop
 from ._http import Call, Read
 from ._namespace import Namespace, endpoint
 from ._params import check_options, encode_params
-from .errors import ApiError, ConnectionError, DgnbError
+from .errors import DgnbError
 from .speech_audio import DEFAULT_RATES, SpeechAudio
 
 
@@ -339,23 +338,11 @@ class AsyncSpeakLive:
 
     # ---- lifecycle
     async def start(self) -> "AsyncSpeakLive":
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidStatus, InvalidHandshake, InvalidURI
-
-        from . import __version__
+        from ._websocket import connect
 
         self._events = asyncio.Queue()
         self._changed = asyncio.Condition()
-        try:
-            self._ws = await connect(self._url, additional_headers=self._headers, open_timeout=self.open_timeout,
-                                     user_agent_header=f"dgnb/{__version__}", max_size=None)
-        except InvalidStatus as exc:
-            resp = exc.response
-            raise ApiError(resp.status_code, ApiError.decode_body(resp.body or b""), dict(resp.headers),
-                           endpoint="WebSocket /v1/speak") from None
-        except (InvalidURI, InvalidHandshake, OSError, asyncio.TimeoutError) as exc:
-            raise ConnectionError(f"WebSocket /v1/speak: could not connect to {self._url.split('?')[0]}: "
-                                  f"{type(exc).__name__}: {exc}") from None
+        self._ws = await connect(self._url, self._headers, label="WebSocket /v1/speak", open_timeout=self.open_timeout)
         self.request_id = self._ws.response.headers.get("dg-request-id") if self._ws.response else None
         await self._emit(Open(self.request_id))
         self._reader = asyncio.create_task(self._read())
@@ -492,30 +479,6 @@ class AsyncSpeakLive:
 
 # =========================================================================== sync connection
 
-class _LoopThread:
-    """One daemon thread running an event loop, shared by every sync WebSocket connection."""
-
-    _lock = threading.Lock()
-    _loop: asyncio.AbstractEventLoop | None = None
-
-    @classmethod
-    def loop(cls) -> asyncio.AbstractEventLoop:
-        with cls._lock:
-            if cls._loop is None or not cls._loop.is_running():
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                threading.Thread(target=run, name="dgnb-websockets", daemon=True).start()
-                ready.wait()
-                cls._loop = loop
-            return cls._loop
-
-
 class SpeakLive:
     """The /v1/speak WebSocket for synchronous code: the same :class:`AsyncSpeakLive`, run on a
     background event-loop thread. Handlers run on that thread; ``for event in tts`` iterates events."""
@@ -524,7 +487,6 @@ class SpeakLive:
         import queue
 
         self._conn = conn
-        self._loop = _LoopThread.loop()
         self._queue: "queue.Queue[Any]" = queue.Queue()
         for cls in EVENT_TYPES.values():  # every event also goes to the thread-safe queue ``for event in tts`` reads
             conn.on(cls, self._queue.put)
@@ -536,12 +498,7 @@ class SpeakLive:
         self._conn._events = None  # the sync side iterates its own thread-safe queue
 
     def _run(self, coro, timeout: float | None = None) -> Any:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise DgnbError(f"the WebSocket operation took longer than {timeout:g} s") from None
+        return _loop.run(coro, timeout)
 
     def on(self, event: "type | str", handler: Handler) -> Handler:
         return self._conn.on(event, handler)

@@ -27,6 +27,6 @@ def json_object(body: bytes, needs: tuple[str, ...], example: str) -> dict[str, 
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise EngineError(400, BAD_REQUEST, f"the request body is not valid JSON; send {example}") from None
     if not isinstance(data, dict) or not set(needs) & set(data):
-        fields = " or ".join(f'"{name}"' for name in needs)
+        fields = " or a ".join(f'"{name}"' for name in needs)
         raise EngineError(400, BAD_REQUEST, f"the body must be a JSON object with a {fields} field, e.g. {example}")
     return data
