@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ._config import DEFAULT_MAX_RETRIES, NAMESPACES, DEFAULT_TIMEOUT, Credentials, Endpoints, Secret, embedded_engine, resolve_credentials
 from ._http import AsyncRunner, Config, SyncRunner
 from .audio import AudioSource
+from .auth import Auth
 from .listen import Listen
+from .manage import Manage
 from .read import Read
+from .selfhosted import SelfHosted
 from .speak import Speak
 
 if TYPE_CHECKING:
@@ -80,6 +83,21 @@ class BaseClient:
     def read(self) -> Read:
         """Text intelligence on text: ``analyze_text``."""
         return Read(self)
+
+    @functools.cached_property
+    def manage(self) -> Manage:
+        """Projects, keys, members, invites, usage, billing and models (DataFrames for lists)."""
+        return Manage(self)
+
+    @functools.cached_property
+    def auth(self) -> Auth:
+        """Short-lived access tokens: ``grant_token``, ``get_token_details``."""
+        return Auth(self)
+
+    @functools.cached_property
+    def selfhosted(self) -> SelfHosted:
+        """Self-hosted distribution credentials."""
+        return SelfHosted(self)
 
     def transcribe(self, source: AudioSource, **options: Any) -> Any:
         """Transcribe a path, URL, bytes or binary file object; returns a :class:`dgnb.Transcript`.

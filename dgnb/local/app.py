@@ -11,13 +11,15 @@ from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from .errors import INVALID_AUTH, default_code, error_response
+from .errors import INSUFFICIENT_PERMISSIONS, INVALID_AUTH, default_code, error_response
 from .ledger import ADMIN_KEY_FILE, Ledger
 from .stt import get_recognizer
 
 log = logging.getLogger("dgnb.local")
 DEFAULT_MAX_UPLOAD = 2 * 1024 ** 3  # 2 GB, Deepgram's limit for pre-recorded audio
 DEFAULT_URL_TIMEOUT = 120.0
+#: Paths that use the API (billed), needing the ``usage:write`` permission.
+USAGE_PATHS = frozenset({"/v1/listen", "/v1/speak", "/v1/read", "/v1/agent/converse"})
 
 
 def default_data_dir() -> Path:
@@ -81,25 +83,21 @@ class AuthMiddleware:
             return await self.app(scope, receive, send)
         engine: Engine = scope["app"].state.engine
         if scope["type"] == "http":
-            header = None
-            for k, v in scope.get("headers", []):
-                if k == b"authorization":
-                    header = v.decode("latin-1")
-                    break
-            principal = engine.ledger.authenticate(header)
-            if principal is None:
-                response = error_response(401, INVALID_AUTH, _credentials_help(engine))
-                return await response(scope, receive, send)
+            header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), None)
         else:
-            header, subprotocol = _ws_credentials(scope)
-            principal = engine.ledger.authenticate(header)
-            if principal is None:
-                ws = WebSocket(scope, receive, send)
-                await ws.send_denial_response(error_response(401, INVALID_AUTH, _credentials_help(engine)))
-                return
-            scope["dgnb.subprotocol"] = subprotocol
-        scope["dgnb.principal"] = principal
-        return await self.app(scope, receive, send)
+            header, scope["dgnb.subprotocol"] = _ws_credentials(scope)
+        principal = engine.ledger.authenticate(header)
+        if principal is None:
+            denial = error_response(401, INVALID_AUTH, _credentials_help(engine))
+        elif scope["path"] in USAGE_PATHS and not principal.has("usage:write"):
+            denial = error_response(403, INSUFFICIENT_PERMISSIONS,
+                                    f"this key lacks the 'usage:write' permission needed for {scope['path']}")
+        else:
+            scope["dgnb.principal"] = principal
+            return await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            return await denial(scope, receive, send)
+        await WebSocket(scope, receive, send).send_denial_response(denial)
 
 
 async def _http_error(request: Request, exc: HTTPException):
@@ -133,9 +131,9 @@ def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int
         Route("/v1/listen", _listen_http, methods=["POST"]),
         WebSocketRoute("/v1/listen", _listen_ws),
     ]
-    from . import read, speak
+    from . import manage, read, speak
 
-    routes += speak.routes() + read.routes()
+    routes += speak.routes() + read.routes() + manage.routes()
     from starlette.middleware import Middleware
 
     app = Starlette(

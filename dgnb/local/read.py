@@ -120,12 +120,12 @@ def analyze(text: str, opts: dict, request_id: str) -> dict:
     return {"metadata": metadata, "results": results}
 
 
-def _record(engine, principal, request_id, status, opts=None, err_code=None, callback=None) -> None:
+def _record(engine, principal, request_id, status, opts=None, err_code=None, callback=None, characters=0) -> None:
     try:
         engine.ledger.record_request(
             request_id=request_id, principal=principal, path="/v1/read", status=status,
             features=[f for f in FEATURES if opts and opts.get(f)], tags=(opts or {}).get("tag", []),
-            callback=callback, err_code=err_code)
+            callback=callback, err_code=err_code, characters=characters)
     except Exception:  # usage accounting never breaks a request
         log.exception("could not record request %s", request_id)
 
@@ -144,7 +144,7 @@ async def _deliver(engine, principal, request_id: str, opts: dict, text: str | N
     except Exception:
         log.exception("read callback %s failed", request_id)
         status, body = 500, error_body("INTERNAL_SERVER_ERROR", "the local engine failed to analyse the text", request_id)
-    _record(engine, principal, request_id, status, opts, callback=opts["callback"])
+    _record(engine, principal, request_id, status, opts, callback=opts["callback"], characters=len(text or ""))
     headers = {"dg-request-id": request_id, "content-type": "application/json"}
     try:
         async with httpx.AsyncClient(timeout=30) as client:
@@ -177,7 +177,7 @@ async def read_rest(request: Request) -> Response:
     except EngineError as exc:
         _record(engine, principal, request_id, exc.status, opts, err_code=exc.err_code)
         return error_response(exc.status, exc.err_code, exc.err_msg, request_id)
-    _record(engine, principal, request_id, 200, opts)
+    _record(engine, principal, request_id, 200, opts, characters=len(text))
     return JSONResponse(result, headers={"dg-request-id": request_id})
 
 

@@ -64,14 +64,14 @@ async def _read_text(request: Request) -> str:
 
 
 def _record(request_or_ws, request_id: str, path: str, status: int, *, model=None, duration=0.0,
-            err_code=None, tags=()) -> None:
+            err_code=None, tags=(), characters: int = 0) -> None:
     try:
         engine = request_or_ws.app.state.engine
         engine.ledger.record_request(
             request_id=request_id, principal=request_or_ws.scope.get("dgnb.principal"), path=path,
             method="POST" if path == "/v1/speak" and request_or_ws.scope["type"] == "http" else "GET",
             status=status, duration=duration, model=model, model_uuid=tts.model_uuid(model) if model else None,
-            tags=tags, err_code=err_code)
+            tags=tags, err_code=err_code, characters=characters)
     except Exception:  # usage accounting never breaks a request
         log.exception("could not record request %s", request_id)
 
@@ -99,7 +99,8 @@ async def speak_rest(request: Request) -> Response:
     except EngineError as exc:
         _record(request, request_id, "/v1/speak", exc.status, err_code=exc.err_code)
         return error_response(exc.status, exc.err_code, exc.err_msg, request_id)
-    _record(request, request_id, "/v1/speak", 200, model=voice.model, duration=duration, tags=opts["tags"])
+    _record(request, request_id, "/v1/speak", 200, model=voice.model, duration=duration, tags=opts["tags"],
+            characters=len(text))
     principal = request.scope.get("dgnb.principal")
     headers = {
         "dg-request-id": request_id,
@@ -262,7 +263,8 @@ async def speak_websocket(ws: WebSocket) -> None:
     finally:
         if not speaker.done():
             speaker.cancel()
-        _record(ws, request_id, "/v1/speak", 101, model=voice.model, duration=session.seconds, tags=opts["tags"])
+        _record(ws, request_id, "/v1/speak", 101, model=voice.model, duration=session.seconds, tags=opts["tags"],
+                characters=session.characters)
 
 
 def routes() -> list:

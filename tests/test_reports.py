@@ -1,0 +1,110 @@
+"""Notebook-style: real requests through the local engine, then the usage report and its plots."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import matplotlib
+import pandas as pd
+import pytest
+from manage_server import short_clip, start
+
+import dgnb
+from dgnb.local.ledger import iso
+from dgnb.manage import Manage
+from dgnb.reports import UsageReport, usage_report
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    """Two keys; a real transcription with features, a few short ones, and three earlier days of usage."""
+    server = start(tmp_path_factory.mktemp("report-engine"))
+    clip = short_clip(tmp_path_factory.mktemp("clip") / "clip.wav").read_bytes()
+    tiny = short_clip(tmp_path_factory.mktemp("clip") / "tiny.wav", seconds=0.09).read_bytes()
+    dg = dgnb.Client(api_key=server.api_key, url=server.url)
+    ledger = server.app.state.engine.ledger
+    pid = ledger.default_project_id
+    m = Manage(dg)
+    keys = [m.create_key(pid, f"team {i}", ["member"]) for i in range(2)]
+
+    def post(key, body, **params):
+        r = httpx.post(f"{server.url}/v1/listen", params=params, content=body, timeout=120,
+                       headers={"Authorization": f"Token {key['key']}", "Content-Type": "audio/wav"})
+        assert r.status_code == 200, r.text
+
+    post(keys[0], clip, diarize="true", punctuate="true", sentiment="true")
+    for _ in range(3):
+        post(keys[1], tiny, punctuate="true")
+    # earlier days of usage, recorded (and charged) through the ledger's own API
+    admin = ledger.authenticate(f"Token {server.api_key}")
+    now = datetime.now(timezone.utc)
+    for days_ago, minutes in ((3, 30.0), (2, 10.0), (1, 20.0)):
+        ledger.record_request(request_id=f"past-{days_ago}", principal=admin, duration=minutes * 60, channels=1,
+                              model="whisper-tiny.en", features=["punctuate"], created=iso(now - timedelta(days=days_ago)))
+    server.dg, server.pid, server.keys = dg, pid, keys
+    try:
+        yield server
+    finally:
+        dg.close()
+        server.stop()
+
+
+def test_usage_report_tables(story):
+    today = datetime.now(timezone.utc).date()
+    report = usage_report(story.dg, story.pid, today - timedelta(days=6), today)
+    assert isinstance(report, UsageReport)
+    assert len(report.daily) == 7 and str(report.daily.index.dtype) == "datetime64[ns, UTC]"
+    assert report.daily["requests"].sum() == 7 == len(report.requests)
+    assert report.daily["hours"].sum() == pytest.approx(report.requests["duration"].sum() / 3600)
+    assert report.daily["dollars"].sum() == pytest.approx(report.requests["usd"].sum())
+    assert report.by_model.loc["whisper-tiny.en", "requests"] == 7
+    assert report.by_feature.loc["punctuate", "requests"] == 7
+    assert report.by_feature.loc["diarize", "requests"] == 1 and report.by_feature.loc["sentiment", "requests"] == 1
+    assert set(report.by_key.index) >= {k["api_key_id"] for k in story.keys}
+    assert report.by_key["dollars"].sum() == pytest.approx(report.daily["dollars"].sum())
+    balance = Manage(story.dg).get_balances(story.pid)["amount"].sum()
+    assert report.balance == pytest.approx(balance)
+    assert report.spend["balance"].iloc[-1] == pytest.approx(balance)
+    # the balance walked back: before the first day of spending, it was the purchase
+    first_spend = report.spend.index[report.spend["dollars"] > 0][0]
+    assert report.spend.loc[first_spend, "balance"] + report.spend.loc[first_spend, "dollars"] == pytest.approx(200.0)
+    assert report.run_out is not None and report.run_out > pd.Timestamp(today, tz="UTC")
+    assert report.summary()["requests"] == 7 and "run-out" in repr(report)
+
+
+def test_usage_report_plots_are_saved(story, tmp_path):
+    report = usage_report(story.dg, story.pid)  # default: the last 30 days
+    for name in ("plot_usage", "plot_burndown", "plot_features"):
+        ax = getattr(report, name)()
+        assert isinstance(ax, matplotlib.axes.Axes) and ax.get_title()
+        path = tmp_path / f"{name}.png"
+        ax.figure.savefig(path)
+        assert path.stat().st_size > 5000
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    assert report.plot_burndown(ax=ax) is ax
+    assert any("run-out" in t.get_text() for t in ax.get_legend().get_texts())
+    plt.close("all")
+
+
+def test_usage_report_async(story):
+    async def main():
+        async with dgnb.AsyncClient(api_key=story.api_key, url=story.url) as dg:
+            return await usage_report(dg, story.pid)
+
+    report = asyncio.run(main())
+    assert report.daily["requests"].sum() == 7
+
+
+def test_empty_period_and_bad_dates(story):
+    report = usage_report(story.dg, story.pid, "2020-01-01", "2020-01-05")
+    assert report.daily["requests"].sum() == 0 and report.by_model.empty and report.by_feature.empty
+    assert report.plot_usage().texts  # says there is no usage instead of drawing nothing
+    with pytest.raises(ValueError, match="after"):
+        usage_report(story.dg, story.pid, "2020-02-01", "2020-01-01")
+    with pytest.raises(ValueError, match="project_id"):
+        usage_report(story.dg, "", "2020-01-01")
