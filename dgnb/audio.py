@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,3 +110,64 @@ def _spool(f: Any) -> BinaryIO:
         spooled.write(chunk)
     spooled.seek(0)
     return spooled  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- WAV headers ----
+_WAV_ENCODINGS = {(1, 16): "linear16", (1, 32): "linear32", (7, 8): "mulaw", (6, 8): "alaw"}
+
+
+@dataclass
+class WavInfo:
+    """What a RIFF/WAVE header says: where the samples start, how many bytes, and their format."""
+
+    data_offset: int
+    data_bytes: int
+    format_tag: int
+    encoding: str | None  # linear16, linear32, mulaw, alaw; None for other formats
+    sample_rate: int
+    channels: int
+    block_align: int
+
+    @property
+    def duration(self) -> float:
+        return self.data_bytes / (self.block_align * self.sample_rate) if self.block_align and self.sample_rate else 0.0
+
+
+def parse_wav_header(head: bytes) -> WavInfo | None:
+    """Read a RIFF/WAVE header (``head``: the first bytes of the file); None if it is not one.
+
+    >>> parse_wav_header(wav_header("mulaw", 8000, 800)).encoding
+    'mulaw'
+    """
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, fmt = 12, None
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+        if cid == b"fmt " and len(head) >= pos + 24:
+            tag, channels, rate, _rate_bytes, align, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
+            if tag == 0xFFFE and size >= 40 and len(head) >= pos + 34:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
+                tag = struct.unpack("<H", head[pos + 32:pos + 34])[0]
+            fmt = (tag, _WAV_ENCODINGS.get((tag, bits)), rate, channels, align)
+        elif cid == b"data" and fmt:
+            tag, encoding, rate, channels, align = fmt
+            return WavInfo(pos + 8, size, tag, encoding, rate, channels, align)
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def wav_header(encoding: str, sample_rate: int, data_bytes: int, channels: int = 1) -> bytes:
+    """A RIFF/WAVE header for 16-bit PCM, mu-law (format 7) or A-law (format 6) data.
+
+    >>> len(wav_header("linear16", 16000, 0))
+    44
+    """
+    if encoding == "linear16":
+        fmt = struct.pack("<HHIIHH", 1, channels, sample_rate, sample_rate * 2 * channels, 2 * channels, 16)
+    elif encoding in ("mulaw", "alaw"):
+        fmt = struct.pack("<HHIIHHH", 7 if encoding == "mulaw" else 6, channels, sample_rate, sample_rate * channels,
+                          channels, 8, 0)
+    else:
+        raise ValueError(f"no WAV header for encoding {encoding!r}")
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", data_bytes)
+    return b"RIFF" + struct.pack("<I", len(body) + data_bytes) + body

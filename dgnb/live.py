@@ -30,7 +30,6 @@ import io
 import json
 import logging
 import os
-import struct
 import threading
 import time
 import wave
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
 
 from . import _loop
+from .audio import parse_wav_header
 from ._params import check_options, encode_params
 from .errors import ApiError, ConnectionError, DgnbError
 from .listen import LISTEN_OPTIONS
@@ -936,31 +936,12 @@ class LiveConnection:
 
 
 # ================================================================= sources ===
-def _wav_info(head: bytes) -> tuple[int, dict] | None:
-    """(offset of the PCM data, {encoding, sample_rate, channels}) of a RIFF/WAVE header, else None."""
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    pos, fmt = 12, None
-    while pos + 8 <= len(head):
-        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
-        if cid == b"fmt ":
-            tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
-            if tag == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the real tag leads the sub-format
-                tag = struct.unpack("<H", head[pos + 32:pos + 34])[0]
-            encoding = {(1, 16): "linear16", (1, 32): "linear32", (7, 8): "mulaw", (6, 8): "alaw"}.get((tag, bits))
-            fmt = {"encoding": encoding, "sample_rate": rate, "channels": channels}
-        elif cid == b"data":
-            return (pos + 8, fmt) if fmt else None
-        pos += 8 + size + (size & 1)
-    return None
-
-
 def _decode_linear16(path_or_bytes: str | os.PathLike | bytes) -> tuple[bytes, int, int]:
     """Decode any audio file to (linear16 bytes, sample_rate, channels): WAV via the stdlib,
     anything else via PyAV when installed, else the ffmpeg command."""
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
-    info = _wav_info(data[:1 << 16])
-    if info and info[1].get("encoding") == "linear16":
+    info = parse_wav_header(data[:1 << 16])
+    if info and info.encoding == "linear16":
         with wave.open(io.BytesIO(data)) as w:
             return w.readframes(w.getnframes()), w.getframerate(), w.getnchannels()
     try:
@@ -1014,13 +995,12 @@ def _prepare_source(source: Any, options: dict) -> tuple[bytes | None, Any]:
         if not data:
             raise ValueError("the audio is empty")
         if options.get("encoding"):  # declared: send it raw (a WAV header is skipped)
-            info = _wav_info(data[:1 << 16])
+            info = parse_wav_header(data[:1 << 16])
             if info:
-                offset, fmt = info
-                options.setdefault("sample_rate", fmt["sample_rate"])
-                if fmt["channels"] != 1:
-                    options.setdefault("channels", fmt["channels"])
-                data = data[offset:]
+                options.setdefault("sample_rate", info.sample_rate)
+                if info.channels != 1:
+                    options.setdefault("channels", info.channels)
+                data = data[info.data_offset:]
             return data, None
         pcm, rate, channels = _decode_linear16(data)
         options.update(encoding="linear16", sample_rate=rate)

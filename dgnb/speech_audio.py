@@ -12,11 +12,12 @@ import html
 import io
 import os
 import shutil
-import struct
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-__all__ = ["SpeechAudio", "wav_header"]
+from .audio import parse_wav_header, wav_header
+
+__all__ = ["SpeechAudio"]
 
 _BYTES_PER_SAMPLE = {"linear16": 2, "mulaw": 1, "alaw": 1}
 _EXT = {"wav": ".wav", "mp3": ".mp3", "ogg": ".ogg", "flac": ".flac", "aac": ".aac", "raw": ".raw"}
@@ -24,34 +25,6 @@ _MIME = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "a
 #: Deepgram's fixed/default sample rates per encoding (used when the reply does not say).
 DEFAULT_RATES = {"linear16": 24000, "mulaw": 8000, "alaw": 8000, "mp3": 22050, "opus": 48000, "flac": 48000, "aac": 22050}
 MAX_INLINE_BYTES = 20 * 1024 * 1024
-
-
-def wav_header(encoding: str, sample_rate: int, data_bytes: int) -> bytes:
-    """RIFF/WAVE header for mono PCM 16-bit, mu-law (format 7) or A-law (format 6) data."""
-    if encoding == "linear16":
-        fmt = struct.pack("<HHIIHH", 1, 1, sample_rate, sample_rate * 2, 2, 16)
-    elif encoding in ("mulaw", "alaw"):
-        fmt = struct.pack("<HHIIHHH", 7 if encoding == "mulaw" else 6, 1, sample_rate, sample_rate, 1, 8, 0)
-    else:
-        raise ValueError(f"no WAV header for encoding {encoding!r}")
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", data_bytes)
-    return b"RIFF" + struct.pack("<I", len(body) + data_bytes) + body
-
-
-def _parse_wav(head: bytes) -> tuple[int, int, int, int] | None:
-    """(format tag, sample rate, block align, data bytes) of a WAV header, or None."""
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    pos, fmt = 12, None
-    while pos + 8 <= len(head):
-        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
-        if cid == b"fmt ":
-            tag, _ch, rate, _br, align = struct.unpack("<HHIIH", head[pos + 8:pos + 22])
-            fmt = (tag, rate, align)
-        elif cid == b"data" and fmt:
-            return fmt[0], fmt[1], fmt[2], size
-        pos += 8 + size + (size & 1)
-    return None
 
 
 class SpeechAudio:
@@ -113,26 +86,23 @@ class SpeechAudio:
     def format(self) -> str:
         """File format of the bytes: wav, raw, mp3, ogg, flac or aac."""
         if self.encoding in _BYTES_PER_SAMPLE:
-            return "wav" if _parse_wav(self._head(64)) else "raw"
+            return "wav" if parse_wav_header(self._head(64)) else "raw"
         return {"mp3": "mp3", "opus": "ogg", "flac": "flac", "aac": "aac"}.get(self.encoding, "raw")
 
     @property
     def sample_rate(self) -> int:
-        wav = _parse_wav(self._head(256)) if self.encoding in _BYTES_PER_SAMPLE else None
+        wav = parse_wav_header(self._head(256)) if self.encoding in _BYTES_PER_SAMPLE else None
         if wav:
-            return wav[1]
+            return wav.sample_rate
         return self._sample_rate or DEFAULT_RATES.get(self.encoding, 24000)
 
     @property
     def duration(self) -> float:
         """Length in seconds (from the header or size for PCM/G.711, by decoding otherwise)."""
         if self.encoding in _BYTES_PER_SAMPLE:
-            wav = _parse_wav(self._head(256))
+            wav = parse_wav_header(self._head(256))
             if wav:
-                _tag, rate, align, size = wav
-                header = self._head(256).find(b"data") + 8
-                size = min(size, self.size - header)
-                return size / (align * rate)
+                return min(wav.data_bytes, self.size - wav.data_offset) / (wav.block_align * wav.sample_rate)
             return self.size / (_BYTES_PER_SAMPLE[self.encoding] * self.sample_rate)
         return self.to_pydub().duration_seconds
 
