@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ._config import DEFAULT_MAX_RETRIES, NAMESPACES, DEFAULT_TIMEOUT, Credentials, Endpoints, Secret, embedded_engine, resolve_credentials
 from ._http import AsyncRunner, Config, SyncRunner
 from .audio import AudioSource
-from .auth import Auth
 from .listen import Listen
-from .manage import Manage
-from .read import Read
-from .selfhosted import SelfHosted
-from .speak import Speak
 
 if TYPE_CHECKING:
     import httpx
+
+    from .auth import Auth
+    from .manage import Manage
+    from .read import Read
+    from .selfhosted import SelfHosted
+    from .speak import Speak
 
 
 class BaseClient:
@@ -75,28 +76,38 @@ class BaseClient:
         return Listen(self)
 
     @functools.cached_property
-    def speak(self) -> Speak:
+    def speak(self) -> "Speak":
         """Text-to-speech: ``generate``, ``save`` (streamed to disk), ``live`` (WebSocket)."""
+        from .speak import Speak
+
         return Speak(self)
 
     @functools.cached_property
-    def read(self) -> Read:
+    def read(self) -> "Read":
         """Text intelligence on text: ``analyze_text``."""
+        from .read import Read
+
         return Read(self)
 
     @functools.cached_property
-    def manage(self) -> Manage:
+    def manage(self) -> "Manage":
         """Projects, keys, members, invites, usage, billing and models (DataFrames for lists)."""
+        from .manage import Manage
+
         return Manage(self)
 
     @functools.cached_property
-    def auth(self) -> Auth:
+    def auth(self) -> "Auth":
         """Short-lived access tokens: ``grant_token``, ``get_token_details``."""
+        from .auth import Auth
+
         return Auth(self)
 
     @functools.cached_property
-    def selfhosted(self) -> SelfHosted:
+    def selfhosted(self) -> "SelfHosted":
         """Self-hosted distribution credentials."""
+        from .selfhosted import SelfHosted
+
         return SelfHosted(self)
 
     def transcribe(self, source: AudioSource, **options: Any) -> Any:
