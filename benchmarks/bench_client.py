@@ -22,17 +22,44 @@ RESPONSE = next((ROOT.parent / "shared/fixtures/responses/listen-rest").glob("b0
 
 SERVER = textwrap.dedent(
     """
-    import sys, uvicorn
+    # A minimal keep-alive HTTP/1.1 server on asyncio: it reads and drops the upload and answers a fixed
+    # Deepgram response, so the figures measure the clients, not the server.
+    import asyncio, sys
     body = open(sys.argv[2], "rb").read()
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        while (await receive()).get("more_body"):
-            pass  # read and drop the upload: the server keeps no copy
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"dg-request-id", b"bench")]})
-        await send({"type": "http.response.body", "body": body})
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", interface="asgi3")
+    head = (b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ndg-request-id: bench\\r\\n"
+            b"content-length: " + str(len(body)).encode() + b"\\r\\n\\r\\n")
+
+    class Http(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.t, self.buf, self.left = transport, b"", None
+        def data_received(self, data):
+            if self.left is not None:
+                take = min(self.left, len(data))
+                self.left -= take
+                data = data[take:]
+                if self.left:
+                    return
+                self.left = None
+                self.t.write(head + body)
+            self.buf += data
+            while b"\\r\\n\\r\\n" in self.buf:
+                header, self.buf = self.buf.split(b"\\r\\n\\r\\n", 1)
+                length = 0
+                for line in header.split(b"\\r\\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                take = min(length, len(self.buf))
+                self.buf, self.left = self.buf[take:], length - take
+                if self.left:
+                    return
+                self.left = None
+                self.t.write(head + body)
+
+    async def main():
+        server = await asyncio.get_running_loop().create_server(Http, "127.0.0.1", int(sys.argv[1]))
+        await server.serve_forever()
+    asyncio.run(main())
     """
 )
 

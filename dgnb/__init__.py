@@ -27,14 +27,20 @@ _LAZY = {
 }
 
 
+#: Submodules reachable as ``dgnb.<name>`` right after ``import dgnb`` (imported on first use).
+_SUBMODULES = {"reports", "plots", "widgets", "captions", "cache", "batch", "live", "demo"}
+
+
 def __getattr__(name: str):
     """Import heavy parts on first use, so ``import dgnb`` stays fast."""
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'dgnb' has no attribute {name!r}")
 
 
