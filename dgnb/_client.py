@@ -13,6 +13,7 @@ from .listen import Listen
 if TYPE_CHECKING:
     import httpx
 
+    from .agent import Agent
     from .auth import Auth
     from .manage import Manage
     from .read import Read
@@ -109,6 +110,13 @@ class BaseClient:
         from .selfhosted import SelfHosted
 
         return SelfHosted(self)
+
+    @functools.cached_property
+    def agent(self) -> "Agent":
+        """Voice agent: ``connect(settings, functions=[...])`` over WebSocket /v1/agent/converse."""
+        from .agent import Agent
+
+        return Agent(self)
 
     def transcribe(self, source: AudioSource, **options: Any) -> Any:
         """Transcribe a path, URL, bytes or binary file object; returns a :class:`dgnb.Transcript`.

@@ -14,7 +14,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .local.errors import EngineError
 
     try:
-        run(host=args.host, port=args.port, data_dir=args.data_dir, model=args.model)
+        run(host=args.host, port=args.port, data_dir=args.data_dir, model=args.model,
+            think=",".join(args.think) if args.think else None)
     except EngineError as exc:
         print(f"dgnb serve: {exc.err_msg}", file=sys.stderr)
         return 1
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default $DGNB_DATA_DIR or the user data dir)")
     serve.add_argument("--model", default=None, help="a CTranslate2 Whisper model directory or a faster-whisper "
                        "model name (default: the bundled Whisper tiny.en)")
+    serve.add_argument("--think", action="append", metavar="[NAME=]MODULE:FUNCTION",
+                       help="a Python function the local voice agent thinks with (repeatable)")
     serve.set_defaults(func=_serve)
     demo = sub.add_parser("demo", help="transcribe a two-voice sample call on the local engine: DataFrame and plots")
     demo.add_argument("--out", default="demo-output", help="folder for the audio, transcript and plots (default demo-output)")

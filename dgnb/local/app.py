@@ -124,8 +124,9 @@ async def _listen_http(request: Request):
 
 
 def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int | None = None,
-               url_timeout: float | None = None) -> Starlette:
-    """The engine's Starlette app; ``app.state.engine`` holds the ledger and the loaded model."""
+               url_timeout: float | None = None, think=None) -> Starlette:
+    """The engine's Starlette app; ``app.state.engine`` holds the ledger and the loaded model.
+    ``think``: Python think functions for the voice agent (see :mod:`dgnb.local.think`)."""
     engine = Engine(data_dir, model, max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)
     routes = [
         Route("/v1/listen", _listen_http, methods=["POST"]),
@@ -134,6 +135,9 @@ def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int
     from . import manage, read, speak
 
     routes += speak.routes() + read.routes() + manage.routes()
+    from . import agent
+
+    routes += agent.routes()
     from starlette.middleware import Middleware
 
     app = Starlette(
@@ -142,4 +146,5 @@ def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.engine = engine
+    app.state.agent_think = agent.think_mod.Registry(think)
     return app

@@ -4,12 +4,18 @@ Imported lazily: ``import dgnb`` does not import ipywidgets or anywidget.
 """
 from __future__ import annotations
 
-__all__ = ["LiveTranscript"]
+import importlib
+
+_WIDGETS = {
+    "LiveTranscript": ".live_transcript",
+    "Player": ".player",
+    "Recorder": ".recorder",
+    "AgentView": ".agent_view",
+}
+__all__ = list(_WIDGETS)
 
 
 def __getattr__(name: str):
-    if name == "LiveTranscript":
-        from .live_transcript import LiveTranscript
-
-        return LiveTranscript
+    if name in _WIDGETS:
+        return getattr(importlib.import_module(_WIDGETS[name], __name__), name)
     raise AttributeError(f"module 'dgnb.widgets' has no attribute {name!r}")

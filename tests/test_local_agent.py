@@ -1,0 +1,399 @@
+"""The local voice agent (/v1/agent/converse) against a real ``dgnb serve`` subprocess.
+
+User audio is spoken by espeak (``samples.synthesize``) and heard by the real recognizer; the
+agent's audio is sent back to the same server's POST /v1/listen to check it says the reply.
+Think functions are registered with ``DGNB_AGENT_THINK`` (see tests/agent_thinkers.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import tempfile
+import wave
+from pathlib import Path
+
+import httpx
+import jiwer
+import numpy as np
+import pytest
+import websockets
+
+from conftest import RESPONSES
+from local_server import start_server, stop_server
+
+AGENT_FIXTURES = RESPONSES / "agent"
+RATE = 16000
+WEATHER_FN = {"name": "get_weather", "description": "Current weather for a city",
+              "parameters": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]}}
+
+
+@pytest.fixture(scope="module")
+def server():
+    tests = Path(__file__).resolve().parent
+    env = {"DGNB_AGENT_THINK": "weather=agent_thinkers:weather_think,agent_thinkers:two_replies,"
+                               "agent_thinkers:broken_think", "PYTHONPATH": str(tests)}
+    with tempfile.TemporaryDirectory(prefix="dgnb-agent-") as tmp:
+        srv = start_server(Path(tmp), extra_env=env)
+        try:
+            yield srv
+        finally:
+            stop_server(srv)
+
+
+def settings(think=None, **agent) -> dict:
+    return {"type": "Settings",
+            "audio": {"input": {"encoding": "linear16", "sample_rate": RATE},
+                      "output": {"encoding": "linear16", "sample_rate": RATE, "container": "none"}},
+            "agent": {"listen": {"provider": {"type": "deepgram", "model": "nova-3"}},
+                      "think": think or {"provider": {"type": "rule_based"}},
+                      # a male espeak voice: the local Whisper tiny.en hears it best
+                      "speak": {"provider": {"type": "deepgram", "model": "aura-2-orion-en"}}, **agent}}
+
+
+def speech(text: str) -> bytes:
+    """``text`` spoken by espeak as 16 kHz linear16, with a little noise and 1.5 s of trailing silence."""
+    from dgnb.local import samples
+    from dgnb.local.audio import resample
+
+    x, sr = samples.synthesize(text, "customer")
+    x = resample(np.asarray(x, np.float32), sr, RATE) * 0.8
+    x = np.concatenate([np.zeros(int(0.3 * RATE), np.float32), x, np.zeros(int(1.5 * RATE), np.float32)])
+    x = x + np.random.default_rng(0).normal(0, 3e-4, x.shape).astype(np.float32)
+    return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
+
+
+def transcribe(server, pcm: bytes) -> str:
+    """The agent's audio through the same engine's POST /v1/listen."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(RATE), w.writeframes(pcm)
+    reply = httpx.post(server.url + "/v1/listen", content=buf.getvalue(), headers=server.headers, timeout=60)
+    reply.raise_for_status()
+    return reply.json()["results"]["channels"][0]["alternatives"][0]["transcript"]
+
+
+class Session:
+    """A raw WebSocket conversation: every event kept in order, with binary audio as {"type": "Audio"}."""
+
+    def __init__(self, ws):
+        self.ws, self.events, self.audio = ws, [], []
+
+    async def send(self, message) -> None:
+        await self.ws.send(message if isinstance(message, (bytes, str)) else json.dumps(message))
+
+    async def until(self, kind: str, *, answer=None, timeout: float = 60.0) -> dict:
+        """Read until a message of ``kind``; ``answer(call)`` answers FunctionCallRequests on the way."""
+        while True:
+            frame = await asyncio.wait_for(self.ws.recv(), timeout)
+            if isinstance(frame, bytes):
+                self.audio.append(frame)
+                if not self.events or self.events[-1]["type"] != "Audio":
+                    self.events.append({"type": "Audio"})
+                continue
+            msg = json.loads(frame)
+            self.events.append(msg)
+            if msg["type"] == "FunctionCallRequest" and answer is not None:
+                for call in msg["functions"]:
+                    await self.send({"type": "FunctionCallResponse", "id": call["id"], "name": call["name"],
+                                     "content": answer(call)})
+            if msg["type"] == kind:
+                return msg
+
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.events]
+
+
+async def open_session(server, message=None) -> Session:
+    url = server.url.replace("http://", "ws://") + "/v1/agent/converse"
+    ws = await websockets.connect(url, additional_headers=server.headers, max_size=None)
+    session = Session(ws)
+    if message is not None:
+        await session.until("Welcome")
+        await session.send(message)
+    return session
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+# ----------------------------------------------------------------------------------------- conversations
+
+def test_spoken_user_turn_gets_a_spoken_reply_that_says_the_text(server):
+    async def go():
+        s = await open_session(server, settings())
+        await s.until("SettingsApplied")
+        pcm = speech("Hello, can you help me with a simple question?")
+        for i in range(0, len(pcm), 3200):
+            await s.send(pcm[i:i + 3200])
+        await s.until("AgentAudioDone")
+        await s.ws.close()
+        return s
+    s = run(go())
+    types = s.types()
+    assert types[:2] == ["Welcome", "SettingsApplied"]
+    turn = types[types.index("UserStartedSpeaking"):]
+    assert turn == ["UserStartedSpeaking", "ConversationText", "History", "EndOfThought", "ConversationText",
+                    "History", "AgentStartedSpeaking", "Audio", "AgentAudioDone"]
+    user = next(e for e in s.events if e.get("role") == "user")
+    assert jiwer.wer("hello can you help me with a simple question", norm(user["content"])) <= 0.25
+    reply = next(e for e in s.events if e["type"] == "ConversationText" and e["role"] == "assistant")["content"]
+    assert reply == "Hello! How can I help you today?"
+    history = [e for e in s.events if e["type"] == "History"]
+    assert history == [{"type": "History", "role": "user", "content": user["content"]},
+                       {"type": "History", "role": "assistant", "content": reply}]
+    started = next(e for e in s.events if e["type"] == "AgentStartedSpeaking")
+    assert set(started) == {"type", "total_latency", "tts_latency", "ttt_latency"}
+    assert jiwer.wer(norm(reply), norm(transcribe(server, b"".join(s.audio)))) <= 0.2
+
+
+def test_function_call_round_trip_with_a_registered_python_function(server):
+    think = {"provider": {"type": "python", "function": "weather"}, "functions": [WEATHER_FN]}
+    asked = []
+
+    def answer(call):
+        asked.append(json.loads(call["arguments"]))
+        return json.dumps({"conditions": "sunny"})
+
+    async def go():
+        s = await open_session(server, settings(think))
+        await s.until("SettingsApplied")
+        await s.send({"type": "InjectUserMessage", "content": "What's the weather like in London?"})
+        await s.until("AgentAudioDone", answer=answer)
+        await s.ws.close()
+        return s
+    s = run(go())
+    request = next(e for e in s.events if e["type"] == "FunctionCallRequest")
+    recorded = json.loads((AGENT_FIXTURES / "function_call_conversation-ac8ed698-function_calls.json").read_text())
+    assert set(request["functions"][0]) == set(recorded["function_calls"][0]["functions"][0])
+    assert request["functions"][0]["client_side"] is True and asked == [{"location": "London"}]
+    calls = next(e for e in s.events if e["type"] == "History" and "function_calls" in e)["function_calls"]
+    assert calls[0]["response"] == json.dumps({"conditions": "sunny"}) and calls[0]["id"] == request["functions"][0]["id"]
+    reply = [e["content"] for e in s.events if e["type"] == "ConversationText" and e["role"] == "assistant"]
+    assert reply == ["It is sunny in London."]
+    assert s.types().index("FunctionCallRequest") < s.types().index("AgentStartedSpeaking")
+    assert "sunny" in norm(transcribe(server, b"".join(s.audio)))
+
+
+def test_inject_agent_message_speaks_without_thinking(server):
+    text = "Hello! I'm an agent message injected directly."
+
+    async def go():
+        s = await open_session(server, settings())
+        await s.until("SettingsApplied")
+        await s.send({"type": "InjectAgentMessage", "message": text})
+        await s.until("AgentAudioDone")
+        await s.ws.close()
+        return s
+    s = run(go())
+    recorded = json.loads((AGENT_FIXTURES / "inject_agent_message-3c5004a4-events.json").read_text())
+    tail = [e["type"] if e["type"] != "Unhandled" else json.loads(e["data"]["raw"])["type"] for e in recorded[-3:]]
+    assert [t for t in s.types()[2:] if t != "Audio"] == tail == ["ConversationText", "History", "AgentAudioDone"]
+    assert s.events[2] == {"type": "ConversationText", "role": "assistant", "content": text}
+    assert jiwer.wer(norm(text), norm(transcribe(server, b"".join(s.audio)))) <= 0.25
+
+
+def test_several_replies_greeting_prompt_and_speak_updates(server):
+    think = {"provider": {"type": "python", "function": "two_replies"}, "prompt": "Be brief."}
+
+    async def go():
+        s = await open_session(server, settings(think, greeting="Welcome to the demo."))
+        await s.until("SettingsApplied")
+        await s.until("AgentAudioDone")  # the greeting
+        await s.send({"type": "UpdatePrompt", "prompt": "Be very brief."})
+        await s.until("PromptUpdated")
+        await s.send({"type": "UpdateSpeak", "speak": {"provider": {"type": "deepgram", "model": "aura-2-apollo-en"}}})
+        await s.until("SpeakUpdated")
+        await s.send({"type": "InjectUserMessage", "content": "Can you help?"})
+        await s.until("AgentAudioDone")
+        await s.ws.close()
+        return s
+    s = run(go())
+    said = [(e["role"], e["content"]) for e in s.events if e["type"] == "ConversationText"]
+    assert said == [("assistant", "Welcome to the demo."), ("user", "Can you help?"), ("assistant", "Of course!"),
+                    ("assistant", "You said Can you help?")]
+    last = s.types()[s.types().index("SpeakUpdated") + 1:]
+    assert [t for t in last if t != "Audio"] == [
+        "ConversationText", "History", "EndOfThought", "ConversationText", "History", "AgentStartedSpeaking",
+        "ConversationText", "History", "AgentAudioDone"]
+
+
+def test_a_failing_think_function_is_a_warning_and_the_session_goes_on(server):
+    async def go():
+        s = await open_session(server, settings({"provider": {"type": "python", "function": "broken_think"}}))
+        await s.until("SettingsApplied")
+        await s.send({"type": "InjectUserMessage", "content": "Hello?"})
+        warning = await s.until("Warning")
+        await s.send({"type": "InjectAgentMessage", "message": "Still here."})
+        await s.until("AgentAudioDone")
+        await s.ws.close()
+        return warning
+    warning = run(go())
+    assert warning["code"] == "THINK_REQUEST_FAILED" and "the model is offline" in warning["description"]
+
+
+# ----------------------------------------------------------------------------------------- recorded order
+
+def _labels(events: list[dict]) -> list[str]:
+    out = []
+    for e in events:
+        data = e.get("data", e)
+        kind = e["type"]
+        if kind == "Unhandled":
+            data = json.loads(data["raw"])
+            kind = data["type"]
+        if kind in ("Open", "Audio", "Warning"):
+            continue
+        out.append(kind + (":" + data["role"] if "role" in data else "") + (":calls" if "function_calls" in data else ""))
+    return out
+
+
+def _turns(labels: list[str]) -> list[list[str]]:
+    turns: list[list[str]] = []
+    for label in labels:
+        if label == "ConversationText:user" or not turns:
+            turns.append([])
+        turns[-1].append(label)
+    return turns[1:]
+
+
+def _precedence(turns: list[list[str]]) -> set[tuple[str, str]]:
+    """Pairs (a, b) where a came before b in every recorded turn that had both."""
+    seen: dict[tuple[str, str], bool] = {}
+    for turn in turns:
+        first = {label: turn.index(label) for label in turn}
+        for a in first:
+            for b in first:
+                if a != b:
+                    seen[(a, b)] = seen.get((a, b), True) and first[a] < first[b]
+    return {pair for pair, always in seen.items() if always}
+
+
+@pytest.mark.parametrize("case", ["basic_conversation-a40b2785", "function_call_conversation-ac8ed698"])
+def test_event_order_matches_the_recorded_sessions(server, case):
+    config = json.loads((AGENT_FIXTURES / f"{case}-config.json").read_text())
+    recorded = _labels(json.loads((AGENT_FIXTURES / f"{case}-events.json").read_text()))
+
+    async def go():
+        s = await open_session(server, {"type": "Settings", "audio": {"input": {"encoding": "linear16",
+                                        "sample_rate": 24000}}, "agent": config["agent_config"]})
+        await s.until("SettingsApplied")
+        for text in config["inject_messages"]:
+            await s.send({"type": "InjectUserMessage", "content": text})
+            await s.until("AgentAudioDone", answer=lambda call: json.dumps({"success": True, "result": "sunny"}))
+        await s.ws.close()
+        return s
+    s = run(go())
+    local = _labels(s.events)
+    assert local[:2] == recorded[:2] == ["Welcome", "SettingsApplied"]
+    rules = _precedence(_turns(recorded))
+    assert ("ConversationText:user", "EndOfThought") in rules and ("History:assistant", "AgentStartedSpeaking") in rules
+    local_turns = _turns(local)
+    assert len(local_turns) == len(config["inject_messages"])
+    for turn in local_turns:
+        assert set(turn) <= set(recorded) | {"AgentAudioDone"}
+        first = {label: turn.index(label) for label in turn}
+        broken = [(a, b) for a, b in rules if a in first and b in first and first[a] > first[b]]
+        assert not broken, (turn, broken)
+        assert set(config["expected_events"]) - {"Welcome", "SettingsApplied"} <= {t.split(":")[0] for t in turn}
+    if config["test_function_calls"]:
+        assert "FunctionCallRequest" in local and "History:calls" in local
+    assert any(e["type"] == "Warning" and e["code"] == "THINK_PROVIDER_UNAVAILABLE" for e in s.events)
+
+
+# ----------------------------------------------------------------------------------------- settings errors
+
+@pytest.mark.parametrize("mutate, code, words", [
+    (lambda m: m["agent"].update(thinking={}), "UNPARSABLE_CLIENT_MESSAGE", "agent.thinking"),
+    (lambda m: m["agent"].pop("think"), "UNPARSABLE_CLIENT_MESSAGE", "missing required field agent.think"),
+    (lambda m: m.pop("audio"), "UNPARSABLE_CLIENT_MESSAGE", "missing required field audio"),
+    (lambda m: m["audio"]["input"].update(sample_rate="fast"), "UNPARSABLE_CLIENT_MESSAGE", "audio.input.sample_rate"),
+    (lambda m: m["agent"]["speak"]["provider"].update(model="aura-2-nobody-en"), "INVALID_SETTINGS", "nobody"),
+    (lambda m: m["agent"].update(think={"provider": {"type": "python", "function": "nope"}}), "INVALID_SETTINGS",
+     "no Python think function named 'nope'"),
+    (lambda m: m["agent"].update(think={"provider": {"type": "clippy"}}), "INVALID_SETTINGS", "clippy"),
+    (lambda m: m["audio"]["output"].update(encoding="wma"), "INVALID_SETTINGS", "wma"),
+])
+def test_bad_settings_get_an_error_event_and_the_socket_closes(server, mutate, code, words):
+    message = settings()
+    mutate(message)
+
+    async def go():
+        s = await open_session(server, message)
+        error = await s.until("Error")
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(s.ws.recv(), 10)
+        return s, error
+    s, error = run(go())
+    assert s.types() == ["Welcome", "Error"]
+    assert error["code"] == code and words in error["description"]
+
+
+def test_a_message_before_settings_is_refused(server):
+    async def go():
+        s = await open_session(server)
+        await s.until("Welcome")
+        await s.send({"type": "InjectUserMessage", "content": "hi"})
+        return await s.until("Error")
+    assert run(go())["code"] == "NON_SETTINGS_MESSAGE_BEFORE_SETTINGS"
+
+
+def test_unknown_messages_after_settings_are_reported_and_the_session_goes_on(server):
+    async def go():
+        s = await open_session(server, settings())
+        await s.until("SettingsApplied")
+        await s.send({"type": "Dance"})
+        error = await s.until("Error")
+        await s.send({"type": "InjectAgentMessage", "message": "Still talking."})
+        await s.until("AgentAudioDone")
+        await s.ws.close()
+        return error
+    error = run(go())
+    assert error["code"] == "UNPARSABLE_CLIENT_MESSAGE" and "'Dance'" in error["description"]
+
+
+def test_handshake_without_a_key_is_refused(server):
+    url = server.url.replace("http://", "ws://") + "/v1/agent/converse"
+
+    async def go():
+        with pytest.raises(websockets.InvalidStatus) as info:
+            await websockets.connect(url)
+        return info.value.response.status_code
+    assert run(go()) == 401
+
+
+# ----------------------------------------------------------------------------------------- the official SDK
+
+def test_official_deepgram_sdk_basic_conversation(server):
+    from deepgram import DeepgramClient
+    from deepgram.agent.v1.types import (AgentV1ConversationText, AgentV1InjectUserMessage, AgentV1Settings,
+                                         AgentV1SettingsApplied, AgentV1Welcome)
+    from deepgram.environment import DeepgramClientEnvironment
+
+    ws_base = server.url.replace("http://", "ws://")
+    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
+        base=server.url, production=ws_base, agent=ws_base, agent_rest=server.url))
+    config = json.loads((AGENT_FIXTURES / "basic_conversation-a40b2785-config.json").read_text())
+    received, audio = [], 0
+    with client.agent.v1.connect() as agent:
+        agent.send_settings(AgentV1Settings(audio={"input": {"encoding": "linear16", "sample_rate": 24000}},
+                                            agent=config["agent_config"]))
+        agent.send_inject_user_message(AgentV1InjectUserMessage(content="What is 2 + 2?"))
+        while True:
+            message = agent.recv()
+            if isinstance(message, bytes):
+                audio += len(message)
+                continue
+            received.append(message)
+            if getattr(message, "type", None) == "AgentAudioDone":
+                break
+    assert isinstance(received[0], AgentV1Welcome) and isinstance(received[1], AgentV1SettingsApplied)
+    texts = [(m.role, m.content) for m in received if isinstance(m, AgentV1ConversationText)]
+    assert texts == [("user", "What is 2 + 2?"), ("assistant", "2 + 2 equals 4.")]
+    assert audio > 24000  # more than half a second of 24 kHz linear16
