@@ -61,14 +61,31 @@ class BaseClient:
             max_retries=int(max_retries),
             retry_backoff=float(retry_backoff),
         )
+        self._attach(http_client)
+
+    def _attach(self, http_client: Any = None, **http_options: Any) -> None:
+        """Use ``http_client``, or a new httpx client of the right kind that this client owns."""
         import httpx
 
         http_class = getattr(httpx, self._http_class_name)
         self._owns_http = http_client is None
         if http_client is not None and not isinstance(http_client, http_class):
             raise TypeError(f"{type(self).__name__} needs an httpx.{self._http_class_name}")
-        self._http = http_client or http_class(timeout=self._config.timeout, follow_redirects=True)
+        self._http = http_client or http_class(timeout=self._config.timeout, follow_redirects=True, **http_options)
         self._runner = self._runner_class(self._http)
+
+    def to_async(self, *, max_connections: int = 100) -> "AsyncClient":
+        """An :class:`AsyncClient` with this client's credentials, URLs, timeouts and retries, and a
+        connection pool of its own (close it with ``aclose``).
+
+        >>> adg = dg.to_async()      # doctest: +SKIP
+        """
+        import httpx
+
+        twin = AsyncClient.__new__(AsyncClient)
+        twin.local, twin._config = self.local, self._config
+        twin._attach(limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections))
+        return twin
 
     # ---- namespaces ----
     @functools.cached_property
@@ -158,6 +175,16 @@ class Client(BaseClient):
     >>> dg.transcribe("call.mp3", diarize=True).words        # doctest: +SKIP
     """
 
+    def transcribe_many(self, sources: Any, concurrency: int = 8, cache: bool = True, **options: Any) -> Any:
+        """Transcribe many paths, globs, URLs or bytes with bounded concurrency and a progress bar; one
+        DataFrame row per source (failures are rows, not exceptions); finished results are cached on disk.
+
+        >>> df = dg.transcribe_many("calls/*.wav", diarize=True)   # doctest: +SKIP
+        """
+        from .batch import transcribe_many
+
+        return transcribe_many(self, sources, concurrency=concurrency, cache=cache, **options)
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -178,6 +205,12 @@ class AsyncClient(BaseClient):
 
     _http_class_name = "AsyncClient"
     _runner_class = AsyncRunner
+
+    async def transcribe_many(self, sources: Any, concurrency: int = 8, cache: bool = True, **options: Any) -> Any:
+        """See :meth:`Client.transcribe_many`."""
+        from .batch import atranscribe_many
+
+        return await atranscribe_many(self, sources, concurrency=concurrency, cache=cache, **options)
 
     async def aclose(self) -> None:
         if self._owns_http:

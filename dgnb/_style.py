@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-SPEAKER_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+SPEAKER_COLOURS = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79",
+]
 
 
 def speaker_colour(speaker: Any) -> str:
     """The colour of a speaker, the same everywhere; grey when there is no speaker.
 
-    >>> speaker_colour(0), speaker_colour(9), speaker_colour(None)
+    >>> speaker_colour(0), speaker_colour(11), speaker_colour(None)
     ('#1f77b4', '#d62728', '#7f7f7f')
     """
     try:

@@ -248,6 +248,33 @@ class Transcript:
 
         return TranscriptPlots(self)
 
+    def to_webvtt(self, *, line_length: int = 8, lines: int = 1, speaker_labels: bool | None = None,
+                  **kwargs: Any) -> str:
+        """WebVTT captions (cues as deepgram-captions makes them); see :func:`dgnb.captions.webvtt`.
+
+        >>> open("call.vtt", "w").write(t.to_webvtt())   # doctest: +SKIP
+        """
+        from .captions import webvtt
+
+        return webvtt(self, line_length=line_length, lines=lines, speaker_labels=speaker_labels, **kwargs)
+
+    def to_srt(self, *, line_length: int = 8, lines: int = 1, speaker_labels: bool | None = None,
+               **kwargs: Any) -> str:
+        """SRT captions; see :func:`dgnb.captions.srt`."""
+        from .captions import srt
+
+        return srt(self, line_length=line_length, lines=lines, speaker_labels=speaker_labels, **kwargs)
+
+    def player(self, audio: Any = None, **kwargs: Any) -> Any:
+        """A widget playing ``audio`` (path, URL, bytes or SpeechAudio) beside this transcript: the
+        current word highlights, clicking a word seeks there. See :class:`dgnb.widgets.Player`.
+
+        >>> t.player("call.mp3")   # doctest: +SKIP
+        """
+        from .widgets.player import Player
+
+        return Player(self, audio, **kwargs)
+
     @property
     def speakers(self) -> list[int]:
         """Sorted speaker numbers found in the words of alternative 0 (empty without diarization)."""

@@ -1,5 +1,4 @@
 // LiveTranscript front end (anywidget ES module, no build step).
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 
 const CSS = `
 .dgnb-live { font-family: var(--jp-content-font-family, sans-serif); font-size: 14px; line-height: 1.5;
@@ -46,7 +45,8 @@ function render({ model, el }) {
     span.className = "dgnb-live-seg";
     span.textContent = s.text + (s.brk ? "\n" : " ");
     if (s.speaker !== null && s.speaker !== undefined) {
-      span.style.color = COLORS[Number(s.speaker) % COLORS.length];
+      const colours = model.get("colours") || ["#1f77b4"];
+      span.style.color = colours[Number(s.speaker) % colours.length];
       span.title = `speaker ${s.speaker} · ${Number(s.start).toFixed(2)}–${Number(s.end).toFixed(2)} s`;
       span.dataset.speaker = String(s.speaker);
     } else {

@@ -19,6 +19,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .._style import SPEAKER_COLOURS
+
 _HERE = Path(__file__).resolve().parent
 
 
@@ -40,6 +42,7 @@ class LiveTranscript(anywidget.AnyWidget):
     error = traitlets.Unicode("").tag(sync=True)
     reconnects = traitlets.Int(0).tag(sync=True)
     started = traitlets.Float(0.0).tag(sync=True)  # epoch ms
+    colours = traitlets.List(traitlets.Unicode(), default_value=list(SPEAKER_COLOURS)).tag(sync=True)
     ended = traitlets.Float(0.0).tag(sync=True)  # epoch ms, 0 while live
 
     def __init__(self, connection: Any = None, *, flush_interval: float = 0.1, **kwargs: Any) -> None:
