@@ -18,17 +18,16 @@ conversation as a DataFrame and the agent's audio as :class:`dgnb.SpeechAudio`.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import inspect
 import json
 import logging
-import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import _loop
 from ._namespace import Namespace
+from ._stream import EventHub, SyncEventStream, event_namer, read_frames, request_id_of
 from .agent_settings import Function, Listen, Settings, Speak, Think, declare_functions, settings_dict
 from .errors import DgnbError
 from .live import LiveMessage
@@ -164,13 +163,7 @@ def parse_message(frame: str | bytes) -> AgentMessage:
     return _MESSAGE_TYPES.get(data.get("type"), AgentMessage)(data, frame)
 
 
-def _event_name(event: Any) -> str:
-    name = getattr(event, "value", event)
-    if name not in EVENTS:
-        close = difflib.get_close_matches(str(name), EVENTS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown agent event {event!r}{hint} (events: {', '.join(EVENTS)})")
-    return name
+_event_name = event_namer("agent", EVENTS)
 
 
 def _functions_map(functions: Any) -> dict[str, Callable]:
@@ -200,80 +193,44 @@ def _result_content(result: Any) -> str:
 
 
 # ================================================================= the connection ===
-class AsyncAgentConnection:
+class AsyncAgentConnection(EventHub):
     """A voice agent conversation (asyncio). Made by ``await dg.agent.connect(...)`` on ``AsyncClient``.
 
     Open when :meth:`start` returns: the server said ``SettingsApplied`` (an ``Error`` instead
     raises :class:`AgentError`). Events go to handlers added with :meth:`on` and to ``async for``.
     """
 
+    _KIND, _LOG, _EVENTS, _DEFAULT_KEEPALIVE, _EXIT = "agent", log, EVENTS, DEFAULT_KEEPALIVE, ("close", "close")
+    _event_name = staticmethod(_event_name)
+
     def __init__(self, config: Any, settings: Any = None, *, functions: Any = None, keepalive: bool | float = True,
                  open_timeout: float | None = None, extra_headers: Mapping[str, str] | None = None) -> None:
         self.functions = _functions_map(functions)
         self.settings = declare_functions(settings_dict(settings), self.functions)
-        self._config = config
         self._extra_headers = dict(extra_headers or {})
-        if keepalive is True:
-            keepalive = DEFAULT_KEEPALIVE
-        self.keepalive_interval = float(keepalive) if keepalive else None
-        if self.keepalive_interval is not None and self.keepalive_interval <= 0:
-            raise ValueError("keepalive must be True, False or a positive number of seconds")
-        self.open_timeout = float(open_timeout or getattr(config, "timeout", None) or 30.0)
+        self.events: list[AgentMessage] = []  #: every event, audio included, in arrival order
+        # state: new -> open -> closed
+        self._init_hub(config, self.events, keepalive=keepalive, open_timeout=open_timeout)
         output = (self.settings.get("audio") or {}).get("output") or {}
         self.output_encoding = str(output.get("encoding") or "linear16")
         self.output_sample_rate = int(output.get("sample_rate") or (24000 if self.output_encoding == "linear16" else 8000))
-        self.events: list[AgentMessage] = []  #: every event, audio included, in arrival order
         self.messages: list[AgentMessage] = []  #: every JSON message from the server
         self.request_id: str | None = None
         self.error: Problem | None = None
         self.warnings: list[Problem] = []
         self.function_calls: list[dict] = []  #: calls answered here: id, name, arguments, content, error
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self.state = "new"  # new -> open -> closed
         self._rows: list[tuple[str, str, datetime]] = []
         self._audio: list[bytes] = []  # all agent audio
         self._turn_audio: list[bytes] = []  # audio since the last AgentAudioDone
         self.replies: list["SpeechAudio"] = []  #: the agent's audio, one per AgentAudioDone
-        self._handlers: dict[str, list[Callable]] = {name: [] for name in EVENTS}
-        self._listeners: list[Callable[[], None]] = []
-        self._ws: Any = None
-        self._tasks: list[asyncio.Task] = []
-        self._changed: asyncio.Event | None = None
-        self._done: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._last_send = time.monotonic()
         self._frame_cache: tuple[int, Any] | None = None
 
     # ---- handlers -------------------------------------------------------------------------
     def on(self, event: Any, handler: Callable[[AgentMessage], Any]) -> Callable:
         """Call ``handler(message)`` on ``event`` (see :data:`EVENTS`; ``"Audio"`` gets :class:`AgentAudio`).
         Coroutine handlers are awaited; an exception in a handler is logged, never raised. Returns ``handler``."""
-        if not callable(handler):
-            raise TypeError("handler must be callable")
-        self._handlers[_event_name(event)].append(handler)
+        self._subscribe(event, handler)
         return handler
-
-    def off(self, event: Any, handler: Callable) -> None:
-        handlers = self._handlers[_event_name(event)]
-        if handler in handlers:
-            handlers.remove(handler)
-
-    async def _emit(self, name: str, message: AgentMessage) -> None:
-        for handler in list(self._handlers[name]):
-            try:
-                result = handler(message)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("agent %s handler %r failed", name, getattr(handler, "__name__", handler))
-
-    def _wake(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = asyncio.Event()
-        for listener in list(self._listeners):
-            listener()
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def start(self, timeout: float | None = None) -> "AsyncAgentConnection":
@@ -283,15 +240,14 @@ class AsyncAgentConnection:
             return self
         from ._websocket import connect, target
 
-        self._loop = asyncio.get_running_loop()
-        self._changed, self._done = asyncio.Event(), asyncio.Event()
+        self._open_hub()
         url, headers = target(self._config, "agent", PATH, (), self._extra_headers)
         self._ws = await connect(url, headers, label=f"WebSocket {PATH}", open_timeout=self.open_timeout,
                                  compression=None)
-        self.request_id = self._ws.response.headers.get("dg-request-id") if self._ws.response is not None else None
+        self.request_id = request_id_of(self._ws)
         self.state = "open"
         await self._record(AgentMessage({"type": "Open", "request_id": self.request_id, "url": url}), "Open")
-        self._tasks.append(asyncio.create_task(self._read(), name="dgnb-agent-reader"))
+        self._spawn(self._read(), "reader")
         await self.send_json(self.settings)
         try:
             await self.wait_for("SettingsApplied", timeout=timeout or self.open_timeout, after=0)
@@ -299,33 +255,12 @@ class AsyncAgentConnection:
             await self.close()
             raise
         if self.keepalive_interval:
-            self._tasks.append(asyncio.create_task(self._keepalive(), name="dgnb-agent-keepalive"))
+            self._spawn(self._keepalive(), "keepalive")
         return self
-
-    def __await__(self):
-        return self.start().__await__()
-
-    async def __aenter__(self) -> "AsyncAgentConnection":
-        return await self.start()
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the conversation (the server ends the session)."""
-        ws = self._ws
-        if ws is not None:
-            await ws.close(1000)
-        pending = [t for t in self._tasks if t is not asyncio.current_task() and not t.done()]
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=5)
-            for task in still:
-                task.cancel()
-        self.state = "closed"
-
-    @property
-    def done(self) -> bool:
-        return self._done is not None and self._done.is_set()
+        await super().close()
 
     # ---- sending --------------------------------------------------------------------------
     async def send_json(self, message: Mapping[str, Any]) -> None:
@@ -407,7 +342,7 @@ class AsyncAgentConnection:
         """The first ``event`` message (from event index ``after`` on; default: from now) for which
         ``predicate`` holds. Raises :class:`AgentError` if the agent errs or closes first, and
         ``TimeoutError`` after ``timeout`` seconds."""
-        name = _event_name(event)
+        name = self._event_name(event)
         i = len(self.events) if after is None else after
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -422,27 +357,9 @@ class AsyncAgentConnection:
             if self.done:
                 raise AgentError("CLIENT-CLOSED", f"the agent connection closed before {name}" +
                                  (f" (close code {self.close_code})" if self.close_code else ""))
-            changed = self._changed
             remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            if (remaining is not None and remaining <= 0) or not await self._await_change(remaining):
                 raise TimeoutError(f"no {name} from the agent within {timeout:g} s")
-            try:
-                await asyncio.wait_for(changed.wait(), remaining)  # type: ignore[union-attr]
-            except asyncio.TimeoutError:
-                raise TimeoutError(f"no {name} from the agent within {timeout:g} s") from None
-
-    def __aiter__(self) -> AsyncIterator[AgentMessage]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[AgentMessage]:
-        i = 0
-        while True:
-            while i < len(self.events):
-                i += 1
-                yield self.events[i - 1]
-            if self.done:
-                return
-            await self._changed.wait()  # type: ignore[union-attr]
 
     # ---- results --------------------------------------------------------------------------
     @property
@@ -487,34 +404,21 @@ class AsyncAgentConnection:
 
     # ---- internals ------------------------------------------------------------------------
     async def _record(self, message: AgentMessage, name: str) -> None:
-        self.events.append(message)
         if not isinstance(message, AgentAudio) and name not in ("Open", "Close"):
             self.messages.append(message)
-        await self._emit(name, message)
-        self._wake()
+        await super()._record(message, name)  # into self.events, then the handlers
 
     async def _read(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
         ws = self._ws
         try:
-            async for frame in ws:
-                await self._handle(frame)
-        except ConnectionClosed:
-            pass
+            await read_frames(ws, self._handle)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never leave a waiter hanging on a dead reader
             log.exception("agent reader failed")
             self.error = Problem({"type": "Error", "code": "CLIENT-ERROR", "description": f"{type(exc).__name__}: {exc}"})
         finally:
-            self.close_code = ws.close_code if ws.close_code is not None else 1006
-            self.close_reason = ws.close_reason or ""
-            self.state = "closed"
-            for task in self._tasks:
-                if task is not asyncio.current_task():
-                    task.cancel()
-            self._done.set()  # type: ignore[union-attr]
+            self._mark_closed(ws.close_code if ws.close_code is not None else 1006, ws.close_reason or "")
             await self._record(AgentMessage({"type": "Close", "code": self.close_code, "reason": self.close_reason}),
                                "Close")
 
@@ -541,7 +445,7 @@ class AsyncAgentConnection:
         elif kind == "FunctionCallRequest":
             for call in message.functions:  # type: ignore[attr-defined]
                 if call.client_side and call.name in self.functions:
-                    self._tasks.append(asyncio.create_task(self._answer(call), name=f"dgnb-agent-fn-{call.name}"))
+                    self._spawn(self._answer(call), f"fn-{call.name}")
         await self._record(message, kind if kind in EVENTS else "Unhandled")
 
     async def _answer(self, call: FunctionCall) -> None:
@@ -567,17 +471,13 @@ class AsyncAgentConnection:
         except AgentError:
             pass  # the conversation ended meanwhile
 
-    async def _keepalive(self) -> None:
-        interval = self.keepalive_interval or DEFAULT_KEEPALIVE
-        while not self.done:
-            wait = self._last_send + interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            try:
-                await self.keep_alive()
-            except AgentError:
-                return
+    async def _ping(self) -> bool:
+        """KeepAlive; False (the keepalive loop stops) once the conversation is closed."""
+        try:
+            await self.keep_alive()
+        except AgentError:
+            return False
+        return True
 
 
 def _text(value: Any, what: str) -> str:
@@ -621,72 +521,15 @@ def _pcm_for(source: Any, settings: Mapping[str, Any]) -> bytes:
 
 
 # ================================================================= the sync wrapper ===
-class AgentConnection:
+class AgentConnection(SyncEventStream, wraps=AsyncAgentConnection,
+                      delegate=("on", "off", "events", "messages", "replies", "function_calls", "functions",
+                                "settings", "request_id", "error", "warnings", "state", "done", "close_code", "url",
+                                "conversation", "audio"),
+                      blocking=("send_audio", "send", "send_file", "send_json", "keep_alive", "inject_user_message",
+                                "inject_agent_message", "update_prompt", "update_speak", "update_think",
+                                "send_function_call_response")):
     """The synchronous agent conversation: the same :class:`AsyncAgentConnection`, run on a
     background event-loop thread (handlers run there). ``for event in conn`` yields every event."""
-
-    def __init__(self, conn: AsyncAgentConnection) -> None:
-        self._conn = conn
-        self._cond = threading.Condition()
-        conn._listeners.append(self._notify)
-
-    def _notify(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    on = property(lambda self: self._conn.on)
-    off = property(lambda self: self._conn.off)
-    events = property(lambda self: self._conn.events)
-    messages = property(lambda self: self._conn.messages)
-    replies = property(lambda self: self._conn.replies)
-    function_calls = property(lambda self: self._conn.function_calls)
-    functions = property(lambda self: self._conn.functions)
-    settings = property(lambda self: self._conn.settings)
-    request_id = property(lambda self: self._conn.request_id)
-    error = property(lambda self: self._conn.error)
-    warnings = property(lambda self: self._conn.warnings)
-    state = property(lambda self: self._conn.state)
-    done = property(lambda self: self._conn.done)
-    close_code = property(lambda self: self._conn.close_code)
-    url = property(lambda self: self._conn.url)
-    conversation = property(lambda self: self._conn.conversation, doc=AsyncAgentConnection.conversation.__doc__)
-    audio = property(lambda self: self._conn.audio, doc=AsyncAgentConnection.audio.__doc__)
-
-    def _run(self, coro, timeout: float | None = None) -> Any:
-        return _loop.run(coro, timeout)
-
-    def send_audio(self, data: bytes) -> None:
-        self._run(self._conn.send_audio(data))
-
-    send = send_audio
-
-    def send_file(self, source: Any, *, realtime: bool = False, chunk_ms: float = 100,
-                  trailing_silence: float = 1.5) -> None:
-        self._run(self._conn.send_file(source, realtime=realtime, chunk_ms=chunk_ms, trailing_silence=trailing_silence))
-
-    def send_json(self, message: Mapping[str, Any]) -> None:
-        self._run(self._conn.send_json(message))
-
-    def keep_alive(self) -> None:
-        self._run(self._conn.keep_alive())
-
-    def inject_user_message(self, content: str) -> None:
-        self._run(self._conn.inject_user_message(content))
-
-    def inject_agent_message(self, message: str, behavior: str | None = None) -> None:
-        self._run(self._conn.inject_agent_message(message, behavior))
-
-    def update_prompt(self, prompt: str) -> None:
-        self._run(self._conn.update_prompt(prompt))
-
-    def update_speak(self, speak: Any) -> None:
-        self._run(self._conn.update_speak(speak))
-
-    def update_think(self, think: Any) -> None:
-        self._run(self._conn.update_think(think))
-
-    def send_function_call_response(self, id: str, name: str, content: Any) -> None:  # noqa: A002
-        self._run(self._conn.send_function_call_response(id, name, content))
 
     def wait_for(self, event: Any, predicate: Callable[[AgentMessage], bool] | None = None, *,
                  timeout: float | None = 60.0, after: int | None = None) -> AgentMessage:
@@ -703,28 +546,6 @@ class AgentConnection:
         from .widgets.agent_view import AgentView
 
         return AgentView(self, **kwargs)
-
-    def __enter__(self) -> "AgentConnection":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __iter__(self) -> Iterator[AgentMessage]:
-        i = 0
-        while True:
-            with self._cond:
-                while i >= len(self._conn.events) and not self._conn.done:
-                    self._cond.wait(0.5)
-                batch = self._conn.events[i:]
-                finished = self._conn.done
-            yield from batch
-            i += len(batch)
-            if finished and i >= len(self._conn.events):
-                return
-
-    def __repr__(self) -> str:
-        return repr(self._conn).replace("AsyncAgentConnection", "AgentConnection", 1)
 
 
 # ================================================================= the namespace ===

@@ -24,20 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import difflib
-import inspect
 import io
 import json
 import logging
 import os
-import threading
 import time
 import wave
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from . import _loop
+from ._stream import EventHub, SyncEventStream, event_namer, read_frames, request_id_of
 from .audio import parse_wav_header
 from ._params import check_options, encode_params
 from .errors import ApiError, ConnectionError, DgnbError
@@ -94,9 +92,14 @@ class LiveMessage:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}{self._fields()}>"
 
+    #: The one stream timestamp (seconds) of this message type that :meth:`shifted` moves.
+    _time_key: str | None = None
+
     def shifted(self, offset: float) -> "LiveMessage":
         """A copy with every stream timestamp moved by ``offset`` seconds."""
-        return self
+        if not offset or self._time_key is None:
+            return self
+        return type(self)(dict(self.json, **{self._time_key: round(_num(self.json.get(self._time_key)) + offset, 6)}))
 
 
 def _num(value: Any, default: float = 0.0) -> float:
@@ -180,6 +183,7 @@ class MetadataMessage(LiveMessage):
     """Sent once when the stream closes: request_id, duration, sha256, models."""
 
     type = "Metadata"
+    _time_key = "duration"
 
     @property
     def request_id(self) -> str | None:
@@ -192,16 +196,12 @@ class MetadataMessage(LiveMessage):
     def _fields(self) -> str:
         return f" request_id={self.request_id} duration={self.duration:.2f}s"
 
-    def shifted(self, offset: float) -> "MetadataMessage":
-        if not offset:
-            return self
-        return MetadataMessage(dict(self.json, duration=round(self.duration + offset, 6)))
-
 
 class UtteranceEndMessage(LiveMessage):
     """A gap after the last word (``utterance_end_ms``)."""
 
     type = "UtteranceEnd"
+    _time_key = "last_word_end"
 
     @property
     def last_word_end(self) -> float:
@@ -210,16 +210,12 @@ class UtteranceEndMessage(LiveMessage):
     def _fields(self) -> str:
         return f" last_word_end={self.last_word_end:.2f}s"
 
-    def shifted(self, offset: float) -> "UtteranceEndMessage":
-        if not offset:
-            return self
-        return UtteranceEndMessage(dict(self.json, last_word_end=round(self.last_word_end + offset, 6)))
-
 
 class SpeechStartedMessage(LiveMessage):
     """Speech began at ``timestamp`` (``vad_events``)."""
 
     type = "SpeechStarted"
+    _time_key = "timestamp"
 
     @property
     def timestamp(self) -> float:
@@ -227,11 +223,6 @@ class SpeechStartedMessage(LiveMessage):
 
     def _fields(self) -> str:
         return f" timestamp={self.timestamp:.2f}s"
-
-    def shifted(self, offset: float) -> "SpeechStartedMessage":
-        if not offset:
-            return self
-        return SpeechStartedMessage(dict(self.json, timestamp=round(self.timestamp + offset, 6)))
 
 
 class ErrorMessage(LiveMessage):
@@ -295,14 +286,7 @@ def parse_message(text: str | bytes) -> LiveMessage:
     return _MESSAGE_TYPES.get(data.get("type"), UnhandledMessage)(data, raw)
 
 
-def _event_name(event: Any) -> str:
-    name = getattr(event, "value", event)  # accept the SDKs' enums
-    name = _EVENT_ALIASES.get(name, name)
-    if name not in EVENTS:
-        close = difflib.get_close_matches(str(name), EVENTS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown live event {event!r}{hint} (events: {', '.join(EVENTS)})")
-    return name
+_event_name = event_namer("live", EVENTS, _EVENT_ALIASES)
 
 
 # ================================================================= audio bookkeeping ===
@@ -402,12 +386,15 @@ def dedupe(message: ResultsMessage, covered: float) -> ResultsMessage | None:
 
 
 # ================================================================= the connection ===
-class AsyncLiveConnection:
+class AsyncLiveConnection(EventHub):
     """A live transcription stream (asyncio). Made by ``await dg.listen.live(...)`` on ``AsyncClient``.
 
     Use it as an async context manager (``finish()`` on exit), by ``async for msg in conn``
     (every server message from the start, until the stream ends), or with ``conn.on(event, fn)``.
     """
+
+    _KIND, _LOG, _EVENTS, _DEFAULT_KEEPALIVE = "live", log, EVENTS, DEFAULT_KEEPALIVE
+    _event_name = staticmethod(_event_name)
 
     def __init__(
         self,
@@ -424,47 +411,31 @@ class AsyncLiveConnection:
         options = {k: v for k, v in dict(options or {}).items() if v is not None}
         check_options(options, LIVE_OPTIONS, "live /v1/listen")
         self.options = options
-        self._config = config
         self._extra_query = dict(extra_query or {})
         self._extra_headers = dict(extra_headers or {})
-        if keepalive is True:
-            keepalive = DEFAULT_KEEPALIVE
-        self.keepalive_interval = float(keepalive) if keepalive else None
-        if self.keepalive_interval is not None and self.keepalive_interval <= 0:
-            raise ValueError("keepalive must be True, False or a positive number of seconds")
+        self.messages: list[LiveMessage] = []  #: every server message received (after shifting)
+        self._init_hub(config, self.messages, keepalive=keepalive, open_timeout=open_timeout)
         self.reconnect_enabled = bool(reconnect)
         self.max_reconnects = int(max_reconnects)
-        self.open_timeout = float(open_timeout or getattr(config, "timeout", None) or 30.0)
         bps, frame = audio_format({**options, **self._extra_query})
         self._audio = AudioLedger(bps, frame)
 
-        self.messages: list[LiveMessage] = []  #: every server message received (after shifting)
         self.finals: list[ResultsMessage] = []  #: the final Results, in arrival order
         self.metadata: MetadataMessage | None = None
         self.error: ErrorMessage | None = None  #: the error the stream ended with, if any
         self.request_ids: list[str] = []  #: one per (re)connection
         self.reconnects = 0
-        self.close_code: int | None = None
-        self.close_reason: str = ""
-        self.state = "new"  # new -> open <-> reconnecting -> closing -> closed
-        self._handlers: dict[str, list[Callable]] = {name: [] for name in EVENTS}
-        self._listeners: list[Callable[[], None]] = []  # thread-safe wake-ups (the sync wrapper)
+        # state: new -> open <-> reconnecting -> closing -> closed
         self._covered: dict[int, float] = {}
         self._n_channels = 1
         self._offset = 0.0  # added to every timestamp of the current socket
-        self._ws: Any = None
         self._closing = False  # CloseStream sent (or to be re-sent after a reconnect)
         self._aborted = False
         self._fatal = False
         self._client_error = False
         self._open_event: LiveMessage | None = None
         self._close_event: LiveMessage | None = None
-        self._last_send = time.monotonic()
         self._lock: asyncio.Lock | None = None
-        self._changed: asyncio.Event | None = None
-        self._done: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: list[asyncio.Task] = []
         self._transcript_cache: tuple[int, int, Any] | None = None
         self.feeder: asyncio.Task | None = None  # the stream_file task, when there is one
 
@@ -475,48 +446,27 @@ class AsyncLiveConnection:
         Handlers run on the connection's event loop; an exception in one is logged, not raised.
         An Open (or Close) handler added after the stream opened (or closed) is called once at once.
         Returns ``handler``."""
-        if not callable(handler):
-            raise TypeError("handler must be callable")
-        name = _event_name(event)
-        self._handlers[name].append(handler)
+        name = self._subscribe(event, handler)
         past = self._open_event if name == "Open" else self._close_event if name == "Close" else None
         if past is not None and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._call(handler, name, past)))
         return handler
 
-    def off(self, event: Any, handler: Callable) -> None:
-        """Remove a handler added with :meth:`on`."""
-        handlers = self._handlers[_event_name(event)]
-        if handler in handlers:
-            handlers.remove(handler)
-
     async def start(self) -> "AsyncLiveConnection":
         """Open the WebSocket (raises :class:`dgnb.ApiError` when the handshake is refused)."""
         if self.state != "new":
             return self
-        self._loop = asyncio.get_running_loop()
-        self._lock, self._changed, self._done = asyncio.Lock(), asyncio.Event(), asyncio.Event()
+        self._open_hub()
+        self._lock = asyncio.Lock()
         self._ws = await self._open()
         self.state = "open"
         self._last_send = time.monotonic()
         await self._emit("Open", OpenEvent({"type": "Open", "request_id": self.request_ids[-1],
                                             "url": self.url}))
-        self._tasks.append(asyncio.create_task(self._run(), name="dgnb-live-reader"))
+        self._spawn(self._run(), "reader")
         if self.keepalive_interval:
-            self._tasks.append(asyncio.create_task(self._keepalive(), name="dgnb-live-keepalive"))
+            self._spawn(self._keepalive(), "keepalive")
         return self
-
-    def __await__(self):
-        return self.start().__await__()
-
-    async def __aenter__(self) -> "AsyncLiveConnection":
-        return await self.start()
-
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            await self.finish()
-        else:
-            await self.close()
 
     async def send(self, data: bytes | bytearray | memoryview) -> None:
         """Send audio. It is also kept until a final result covers it, to re-send after a drop."""
@@ -576,35 +526,9 @@ class AsyncLiveConnection:
         self._aborted = True
         if self.feeder is not None and not self.feeder.done() and asyncio.current_task() is not self.feeder:
             self.feeder.cancel()
-        ws = self._ws
-        if ws is not None:
-            await ws.close(1000)
-        pending = [t for t in self._tasks if t is not asyncio.current_task() and not t.done()]
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=5)  # the reader emits Close and finishes
-            for task in still:
-                task.cancel()
-        self.state = "closed"
-
-    def __aiter__(self) -> AsyncIterator[LiveMessage]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[LiveMessage]:
-        i = 0
-        while True:
-            while i < len(self.messages):
-                i += 1
-                yield self.messages[i - 1]
-            if self.done:
-                return
-            await self._changed.wait()  # type: ignore[union-attr]
+        await super().close()
 
     # ---- state -------------------------------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        """True once the stream is over (closed normally, in error, or aborted)."""
-        return self._done is not None and self._done.is_set()
-
     @property
     def is_open(self) -> bool:
         return self.state in ("open", "reconnecting", "closing")
@@ -650,8 +574,7 @@ class AsyncLiveConnection:
         url, headers = self._target()
         ws = await connect(url, headers, label="WebSocket /v1/listen", open_timeout=self.open_timeout,
                            compression=None)
-        rid = ws.response.headers.get("dg-request-id") if ws.response is not None else None
-        self.request_ids.append(rid or "")
+        self.request_ids.append(request_id_of(ws) or "")
         return ws
 
     async def _write(self, payload: bytes | str) -> None:
@@ -701,12 +624,7 @@ class AsyncLiveConnection:
             log.exception("live stream reader failed")
             self._fail("CLIENT-ERROR", f"{type(exc).__name__}: {exc}")
         finally:
-            self.close_code, self.close_reason = code, reason
-            self.state = "closed"
-            for task in self._tasks:
-                if task is not asyncio.current_task():
-                    task.cancel()
-            self._done.set()  # type: ignore[union-attr]
+            self._mark_closed(code, reason)
             if self._client_error and self.error is not None:
                 await self._emit("Error", self.error)
             await self._emit("Close", CloseEvent({"type": "Close", "code": code, "reason": reason}))
@@ -714,13 +632,8 @@ class AsyncLiveConnection:
 
     async def _read(self, ws) -> tuple[int, str]:
         """Handle messages until the socket closes; returns (close code, reason) (1006 if abrupt)."""
-        from websockets.exceptions import ConnectionClosed
-
         try:
-            async for frame in ws:
-                await self._handle(frame)
-        except ConnectionClosed:
-            pass
+            await read_frames(ws, self._handle)
         except OSError:
             pass
         code = ws.close_code if ws.close_code is not None else 1006
@@ -795,144 +708,54 @@ class AsyncLiveConnection:
         elif isinstance(message, ErrorMessage):
             self.error = message
             self._fatal = True  # the server explains why it closes: do not reconnect into it
-        self.messages.append(message)
-        await self._emit(message.type if message.type in EVENTS else "Unhandled", message)
-        self._wake()
+        await self._record(message, message.type if message.type in EVENTS else "Unhandled")
 
-    async def _keepalive(self) -> None:
-        interval = self.keepalive_interval or DEFAULT_KEEPALIVE
-        while not self.done:
-            wait = self._last_send + interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            if self.state == "open" and not self._closing:
-                async with self._lock:  # type: ignore[union-attr]
-                    await self._write(json.dumps({"type": "KeepAlive"}))
-            else:
-                self._last_send = time.monotonic()
+    async def _ping(self) -> bool:
+        """KeepAlive while open; while reconnecting or finishing the idle clock just restarts."""
+        if self.state == "open" and not self._closing:
+            async with self._lock:  # type: ignore[union-attr]
+                await self._write(json.dumps({"type": "KeepAlive"}))
+        else:
+            self._last_send = time.monotonic()
+        return True
 
     async def _emit(self, event: str, message: LiveMessage) -> None:
         if event == "Open":
             self._open_event = message
         elif event == "Close":
             self._close_event = message
-        for handler in list(self._handlers[event]):
-            await self._call(handler, event, message)
-
-    @staticmethod
-    async def _call(handler: Callable, event: str, message: LiveMessage) -> None:
-        try:
-            result = handler(message)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("live %s handler %r failed", event, getattr(handler, "__name__", handler))
-
-    def _wake(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = asyncio.Event()
-        for listener in list(self._listeners):
-            listener()
+        await super()._emit(event, message)
 
 
 # ================================================================= the sync wrapper ===
-class LiveConnection:
+class LiveConnection(SyncEventStream, wraps=AsyncLiveConnection,
+                     delegate=("on", "off", "messages", "finals", "metadata", "error", "reconnects", "request_ids",
+                               "state", "done", "is_open", "url", "close_code", "close_reason", "options",
+                               "transcript"),
+                     blocking=("keep_alive", "finalize", "finish", "wait")):
     """The synchronous live stream: the same object as :class:`AsyncLiveConnection`, run on a
     background event-loop thread. Made by ``dg.listen.live(...)`` on ``Client``; it is open when
     returned, and a notebook cell returns at once while the stream goes on.
 
     Use it as a context manager (``finish()`` on exit), by ``for msg in conn`` (every message
     from the start until the stream ends), or with ``conn.on(event, fn)`` (handlers run on the
-    background thread).
+    background thread). ``finish()`` and ``wait()`` return the Transcript, as on the async side.
     """
-
-    def __init__(self, conn: AsyncLiveConnection) -> None:
-        self._conn = conn
-        self._cond = threading.Condition()
-        conn._listeners.append(self._notify)
-
-    def _notify(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    # delegated state
-    on = property(lambda self: self._conn.on)
-    off = property(lambda self: self._conn.off)
-    messages = property(lambda self: self._conn.messages)
-    finals = property(lambda self: self._conn.finals)
-    metadata = property(lambda self: self._conn.metadata)
-    error = property(lambda self: self._conn.error)
-    reconnects = property(lambda self: self._conn.reconnects)
-    request_ids = property(lambda self: self._conn.request_ids)
-    state = property(lambda self: self._conn.state)
-    done = property(lambda self: self._conn.done)
-    is_open = property(lambda self: self._conn.is_open)
-    url = property(lambda self: self._conn.url)
-    close_code = property(lambda self: self._conn.close_code)
-    close_reason = property(lambda self: self._conn.close_reason)
-    options = property(lambda self: self._conn.options)
-
-    @property
-    def transcript(self) -> "Transcript":
-        """A :class:`~dgnb.Transcript` of the finals so far."""
-        return self._conn.transcript
 
     def send(self, data: bytes | bytearray | memoryview, timeout: float | None = None) -> None:
         """Send audio (blocks only while the socket's write buffer is full)."""
-        _loop.run(self._conn.send(data), timeout)
-
-    def keep_alive(self) -> None:
-        _loop.run(self._conn.keep_alive())
-
-    def finalize(self) -> None:
-        _loop.run(self._conn.finalize())
-
-    def finish(self, timeout: float | None = None) -> "Transcript":
-        """Send ``CloseStream``, wait for the last results and Metadata; returns the Transcript."""
-        return _loop.run(self._conn.finish(timeout))
-
-    def wait(self, timeout: float | None = None) -> "Transcript":
-        """Wait for the stream to end (e.g. ``stream_file`` at the end of the file); returns the Transcript."""
-        return _loop.run(self._conn.wait(timeout))
+        self._run(self._conn.send(data), timeout)
 
     def close(self) -> None:
         """Close at once without waiting for results."""
         if not self._conn.done or self._conn.state != "closed":
-            _loop.run(self._conn.close())
+            self._run(self._conn.close())
 
     def view(self, **kwargs: Any):
         """A :class:`dgnb.widgets.LiveTranscript` showing this stream as it goes."""
         from .widgets import LiveTranscript
 
         return LiveTranscript(self, **kwargs)
-
-    def __enter__(self) -> "LiveConnection":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.close()
-
-    def __iter__(self) -> Iterator[LiveMessage]:
-        i = 0
-        while True:
-            with self._cond:
-                while i >= len(self._conn.messages) and not self._conn.done:
-                    self._cond.wait(0.5)
-                batch = self._conn.messages[i:]
-                finished = self._conn.done
-            for message in batch:
-                yield message
-            i += len(batch)
-            if finished and i >= len(self._conn.messages):
-                return
-
-    def __repr__(self) -> str:
-        return repr(self._conn).replace("AsyncLiveConnection", "LiveConnection", 1)
 
 
 # ================================================================= sources ===

@@ -15,17 +15,16 @@ a background event-loop thread.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generator, Mapping
 
-from . import _loop
 from ._http import Call, Read
 from ._namespace import Namespace, endpoint
 from ._params import check_options, encode_params
+from ._stream import Lifecycle, SyncStream, call_handler, read_frames, request_id_of
 from .errors import DgnbError
 from .speech_audio import DEFAULT_RATES, SpeechAudio
 
@@ -290,12 +289,14 @@ class SpeakProtocol:
 Handler = Callable[[Any], Any]
 
 
-class AsyncSpeakLive:
+class AsyncSpeakLive(Lifecycle):
     """The /v1/speak WebSocket on asyncio. Use ``async with dg.speak.live(...) as tts:`` or ``await``.
 
     Events (``Open, AudioData, Metadata, Flushed, Cleared, Warning, Close, Error``) go to handlers
     registered with :meth:`on` (sync or async functions) and to ``async for event in tts``.
     """
+
+    _EXIT = ("finish", "abort")
 
     def __init__(self, url: str, headers: Mapping[str, str], *, encoding: str = "linear16", sample_rate: int = 24000,
                  collect: bool = True, open_timeout: float = 60.0) -> None:
@@ -323,14 +324,10 @@ class AsyncSpeakLive:
 
     async def _emit(self, event: Any) -> None:
         for handler in self._handlers.get(type(event), []):
-            try:
-                result = handler(event)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:  # a failing handler is reported, never kills the connection
-                if not isinstance(event, Error):
-                    await self._emit(Error(f"{type(event).__name__} handler failed: {type(exc).__name__}: {exc}",
-                                           exception=exc))
+            exc = await call_handler(handler, event)
+            if exc is not None and not isinstance(event, Error):  # reported as an Error event, never raised
+                await self._emit(Error(f"{type(event).__name__} handler failed: {type(exc).__name__}: {exc}",
+                                       exception=exc))
         if self._events is not None:
             self._events.put_nowait(event)
         async with self._changed:  # type: ignore[union-attr]
@@ -343,33 +340,18 @@ class AsyncSpeakLive:
         self._events = asyncio.Queue()
         self._changed = asyncio.Condition()
         self._ws = await connect(self._url, self._headers, label="WebSocket /v1/speak", open_timeout=self.open_timeout)
-        self.request_id = self._ws.response.headers.get("dg-request-id") if self._ws.response else None
+        self.request_id = request_id_of(self._ws)
         await self._emit(Open(self.request_id))
         self._reader = asyncio.create_task(self._read())
         return self
 
-    def __await__(self):
-        return self.start().__await__()
-
     async def __aenter__(self) -> "AsyncSpeakLive":
         return self if self._ws is not None else await self.start()
 
-    async def __aexit__(self, exc_type, *exc: Any) -> None:
-        if exc_type is None:
-            await self.finish()
-        else:
-            await self.abort()
-
     async def _read(self) -> None:
-        from websockets.exceptions import ConnectionClosed
-
         ws = self._ws
         try:
-            async for frame in ws:
-                for event in self.protocol.receive(frame):
-                    await self._emit(event)
-        except ConnectionClosed:
-            pass
+            await read_frames(ws, self._receive)
         except Exception as exc:
             await self._emit(Error(f"{type(exc).__name__}: {exc}", exception=exc))
         code, reason = ws.close_code, ws.close_reason or ""
@@ -377,6 +359,10 @@ class AsyncSpeakLive:
         if code not in (1000, 1001):
             await self._emit(Error(f"the connection closed abnormally: code {code}" + (f" ({reason})" if reason else "")))
         await self._emit(self.closed)
+
+    async def _receive(self, frame: "str | bytes") -> None:
+        for event in self.protocol.receive(frame):
+            await self._emit(event)
 
     def _require_open(self) -> None:
         if self._ws is None:
@@ -479,14 +465,15 @@ class AsyncSpeakLive:
 
 # =========================================================================== sync connection
 
-class SpeakLive:
+class SpeakLive(SyncStream, wraps=AsyncSpeakLive, delegate=("request_id", "closed"),
+                blocking=("send_text", "flush", "clear", "finish", "abort")):
     """The /v1/speak WebSocket for synchronous code: the same :class:`AsyncSpeakLive`, run on a
     background event-loop thread. Handlers run on that thread; ``for event in tts`` iterates events."""
 
     def __init__(self, conn: AsyncSpeakLive, *, connect: bool = True) -> None:
         import queue
 
-        self._conn = conn
+        super().__init__(conn)
         self._queue: "queue.Queue[Any]" = queue.Queue()
         for cls in EVENT_TYPES.values():  # every event also goes to the thread-safe queue ``for event in tts`` reads
             conn.on(cls, self._queue.put)
@@ -497,50 +484,15 @@ class SpeakLive:
         await self._conn.start()
         self._conn._events = None  # the sync side iterates its own thread-safe queue
 
-    def _run(self, coro, timeout: float | None = None) -> Any:
-        return _loop.run(coro, timeout)
-
     def on(self, event: "type | str", handler: Handler) -> Handler:
         return self._conn.on(event, handler)
-
-    @property
-    def request_id(self) -> str | None:
-        return self._conn.request_id
 
     @property
     def metadata(self) -> Metadata | None:
         return self._conn.protocol.metadata
 
-    @property
-    def closed(self) -> Close | None:
-        return self._conn.closed
-
-    def send_text(self, text: str) -> None:
-        self._run(self._conn.send_text(text))
-
-    def flush(self, *, wait: bool = False, timeout: float | None = None) -> None:
-        self._run(self._conn.flush(wait=wait, timeout=timeout))
-
-    def clear(self, *, wait: bool = False, timeout: float | None = None) -> None:
-        self._run(self._conn.clear(wait=wait, timeout=timeout))
-
-    def finish(self, timeout: float | None = None) -> SpeechAudio | None:
-        return self._run(self._conn.finish(timeout))
-
-    def abort(self) -> None:
-        self._run(self._conn.abort())
-
     def audio(self) -> SpeechAudio:
         return self._conn.audio()
-
-    def __enter__(self) -> "SpeakLive":
-        return self
-
-    def __exit__(self, exc_type, *exc: Any) -> None:
-        if exc_type is None:
-            self.finish()
-        else:
-            self.abort()
 
     def __iter__(self):
         """Events as they arrive (from the start of the connection), until ``Close``."""
@@ -549,6 +501,3 @@ class SpeakLive:
             if isinstance(event, Close):
                 self._iter_done = True
             yield event
-
-    def __repr__(self) -> str:
-        return repr(self._conn).replace("AsyncSpeakLive", "SpeakLive")
