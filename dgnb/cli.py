@@ -28,13 +28,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from .demo import run
+
     try:
-        from .demo import run
-        import dgnb.local.samples  # noqa: F401  (the demo speaks its sample call with the local TTS)
-    except ImportError as exc:
+        run(args.out)
+    except ModuleNotFoundError as exc:
         print(f"dgnb demo needs the local engine extras: pip install 'dgnb[local]' ({exc.name} missing)", file=sys.stderr)
         return 2
-    run(args.out)
     return 0
 
 

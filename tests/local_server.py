@@ -40,6 +40,10 @@ class LocalServer(tuple):
     def headers(self) -> dict:
         return {"Authorization": f"Token {self.api_key}"}
 
+    @property
+    def ws_url(self) -> str:
+        return "ws://" + self.url.split("://", 1)[1]
+
 
 def _pump(stream, lines: "queue.Queue[str]", sink: list) -> None:
     for line in iter(stream.readline, ""):

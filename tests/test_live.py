@@ -23,7 +23,7 @@ import pytest
 
 import dgnb
 from dgnb import live as L
-from local_server import local_server, start_server, stop_server  # noqa: F401  (session fixture)
+from local_server import start_server, stop_server
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "audio"
 MULAW = AUDIO / "preamble-websocket.wav"

@@ -9,7 +9,6 @@ import pytest
 
 from browser import chromium, jupyter_lab, open_notebook, requires_browser, run_all
 from conftest import AUDIO as FIXTURE_AUDIO
-from local_server import local_server  # noqa: F401  (session fixture)
 
 AUDIO = FIXTURE_AUDIO / "preamble-websocket.wav"
 

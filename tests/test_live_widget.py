@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import nbformat
@@ -14,7 +13,6 @@ from nbclient import NotebookClient
 import dgnb
 from dgnb import live as L
 from dgnb.widgets import LiveTranscript
-from local_server import local_server  # noqa: F401  (session fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT.parent / "shared" / "fixtures" / "audio"

@@ -11,11 +11,8 @@ import httpx
 import numpy as np
 import pytest
 
-import conftest
 from conftest import AUDIO
 
-if not hasattr(conftest, "local_server"):  # until conftest registers the shared fixture
-    from local_server import local_server  # noqa: F401
 
 PREAMBLE = AUDIO / "preamble.wav"
 CLIP = AUDIO / "testing-websocket.wav"

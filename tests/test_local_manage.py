@@ -188,7 +188,6 @@ def test_usage_endpoints_need_usage_write(engine):
 
 
 def test_speak_and_read_are_charged_by_characters(engine):
-    http, pid = engine.http, engine.pid
     text = "The quick brown fox jumps over the lazy dog. " * 4
     before = _balance(engine)
     assert httpx.post(engine.url + "/v1/speak", json={"text": text}, timeout=60,

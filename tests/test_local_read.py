@@ -6,7 +6,6 @@ import json
 import httpx
 import pytest
 
-from test_local_speak import engine_server  # noqa: F401  (session-scoped server with the read routes)
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +17,8 @@ def read(server, body, **params) -> httpx.Response:
     return httpx.post(server.url + "/v1/read", params=params, json=body, headers=server.headers, timeout=120)
 
 
-def test_conversation_sentiment_topics_summary(engine_server, conversation, fixtures_dir):
-    r = read(engine_server, {"text": conversation}, sentiment="true", topics="true", intents="true",
+def test_conversation_sentiment_topics_summary(local_server, conversation, fixtures_dir):
+    r = read(local_server, {"text": conversation}, sentiment="true", topics="true", intents="true",
              summarize="true", language="en")
     assert r.status_code == 200, r.text
     d = r.json()
@@ -45,8 +44,8 @@ def test_conversation_sentiment_topics_summary(engine_server, conversation, fixt
         assert d["metadata"][key]["input_tokens"] == n_words
 
 
-def test_only_requested_features(engine_server, conversation):
-    d = read(engine_server, {"text": conversation}, summarize="true").json()
+def test_only_requested_features(local_server, conversation):
+    d = read(local_server, {"text": conversation}, summarize="true").json()
     assert set(d["results"]) == {"summary"}
     assert set(d["metadata"]) == {"request_id", "created", "language", "summary_info"}
 
@@ -55,23 +54,23 @@ TEXT = ("I was charged twice for my subscription and I want a refund. "
         "The billing team never answered my emails. Please cancel my account today.")
 
 
-def test_custom_topics_strict_and_extended(engine_server):
-    strict = read(engine_server, {"text": TEXT}, topics="true", custom_topic=["billing", "weather"],
+def test_custom_topics_strict_and_extended(local_server):
+    strict = read(local_server, {"text": TEXT}, topics="true", custom_topic=["billing", "weather"],
                   custom_topic_mode="strict").json()
     found = {t["topic"] for s in strict["results"]["topics"]["segments"] for t in s["topics"]}
     assert found == {"billing"}
-    extended = read(engine_server, {"text": TEXT}, topics="true", custom_topic="billing",
+    extended = read(local_server, {"text": TEXT}, topics="true", custom_topic="billing",
                     custom_topic_mode="extended").json()
     found = {t["topic"] for s in extended["results"]["topics"]["segments"] for t in s["topics"]}
     assert "billing" in found and len(found) > 1
 
 
-def test_custom_intents_strict_and_extended(engine_server):
-    strict = read(engine_server, {"text": TEXT}, intents="true", custom_intent="cancel account",
+def test_custom_intents_strict_and_extended(local_server):
+    strict = read(local_server, {"text": TEXT}, intents="true", custom_intent="cancel account",
                   custom_intent_mode="strict").json()
     found = {i["intent"] for s in strict["results"]["intents"]["segments"] for i in s["intents"]}
     assert found == {"cancel account"}
-    extended = read(engine_server, {"text": TEXT}, custom_intent="cancel account").json()  # custom implies intents
+    extended = read(local_server, {"text": TEXT}, custom_intent="cancel account").json()  # custom implies intents
     found = {i["intent"] for s in extended["results"]["intents"]["segments"] for i in s["intents"]}
     assert "cancel account" in found and "Request refund" in found
 
@@ -84,13 +83,13 @@ def test_custom_intents_strict_and_extended(engine_server):
     ({"text": "Hello."}, {"sentiment": "maybe"}, 422, "boolean"),
     ({"text": "Hello."}, {"custom_topic_mode": "loose"}, 422, "strict"),
 ])
-def test_bad_requests(engine_server, body, params, status, needle):
-    r = read(engine_server, body, **params)
+def test_bad_requests(local_server, body, params, status, needle):
+    r = read(local_server, body, **params)
     assert r.status_code == status, r.text
     assert needle in r.json()["err_msg"]
 
 
-def test_url_source(engine_server, conversation, tmp_path):
+def test_url_source(local_server, conversation, tmp_path):
     """{"url": ...} fetches the document over HTTP (served here by a stdlib server on loopback)."""
     import functools
     import http.server
@@ -102,21 +101,21 @@ def test_url_source(engine_server, conversation, tmp_path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/doc.txt"
-        d = read(engine_server, {"url": url}, sentiment="true").json()
+        d = read(local_server, {"url": url}, sentiment="true").json()
         assert d["results"]["sentiments"]["segments"][-1]["end_word"] == len(TEXT.split()) - 1
-        missing = read(engine_server, {"url": url + ".nope"}, sentiment="true")
+        missing = read(local_server, {"url": url + ".nope"}, sentiment="true")
         assert missing.status_code == 400 and "404" in missing.json()["err_msg"]
     finally:
         httpd.shutdown()
 
 
-def test_official_sdk_analyze(engine_server, conversation):
+def test_official_sdk_analyze(local_server, conversation):
     from deepgram import DeepgramClient
     from deepgram.environment import DeepgramClientEnvironment
 
-    env = DeepgramClientEnvironment(base=engine_server.url, production=engine_server.ws_url,
-                                    agent=engine_server.ws_url, agent_rest=engine_server.url)
-    client = DeepgramClient(api_key=engine_server.api_key, environment=env)
+    env = DeepgramClientEnvironment(base=local_server.url, production=local_server.ws_url,
+                                    agent=local_server.ws_url, agent_rest=local_server.url)
+    client = DeepgramClient(api_key=local_server.api_key, environment=env)
     result = client.read.v1.text.analyze(request={"text": conversation}, language="en", summarize=True,
                                          sentiment=True, topics=True)
     data = result.model_dump()

@@ -18,12 +18,9 @@ import httpx
 import jiwer
 import pytest
 
-import conftest
 from conftest import AUDIO, RESPONSES
 from local_server import make_two_channel_wav
 
-if not hasattr(conftest, "local_server"):  # until conftest registers the shared fixture
-    from local_server import local_server  # noqa: F401
 
 PREAMBLE = AUDIO / "preamble.wav"
 MSFT = AUDIO / "microsoft_headquarters.wav"

@@ -5,13 +5,9 @@ import asyncio
 import io
 import json
 import re
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 import wave
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -21,52 +17,6 @@ from dgnb.local import tts
 
 PARAGRAPH = ("The weather today is sunny and warm. Many people are walking in the park with their dogs. "
              "Later this evening, we will cook dinner for our friends and family.")
-
-
-# --------------------------------------------------------------------------- shared server
-
-class _Server:
-    def __init__(self) -> None:
-        import uvicorn
-
-        from dgnb.local import read, speak
-        from dgnb.local.app import create_app
-
-        self.tmp = tempfile.TemporaryDirectory(prefix="dgnb-speak-")
-        self.app = create_app(data_dir=self.tmp.name)
-        paths = {getattr(r, "path", None) for r in self.app.router.routes}
-        if "/v1/speak" not in paths:  # until the lead mounts them in app.py
-            self.app.router.routes.extend(speak.routes())
-        if "/v1/read" not in paths:
-            self.app.router.routes.extend(read.routes())
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.api_key = self.app.state.engine.api_key
-        self.headers = {"Authorization": f"Token {self.api_key}"}
-
-
-_SERVER: _Server | None = None
-
-
-@pytest.fixture(scope="session")
-def engine_server() -> _Server:
-    """One uvicorn server (create_app + the speak/read routes) for every speak/read test module."""
-    global _SERVER
-    if _SERVER is None:
-        _SERVER = _Server()
-    return _SERVER
 
 
 def speak(server, text=PARAGRAPH, **params) -> httpx.Response:
@@ -97,9 +47,9 @@ def normalize(text: str) -> str:
 
 # --------------------------------------------------------------------------- REST
 
-def test_reply_headers_like_deepgram(engine_server, fixtures_dir):
+def test_reply_headers_like_deepgram(local_server, fixtures_dir):
     fixture = json.loads(next((fixtures_dir / "responses" / "speak").glob("*-response.json")).read_text())
-    r = speak(engine_server, "Hello, world.", model="aura-2-thalia-en", encoding="linear16", sample_rate=24000)
+    r = speak(local_server, "Hello, world.", model="aura-2-thalia-en", encoding="linear16", sample_rate=24000)
     assert r.status_code == 200
     assert r.headers["content-type"] == fixture["content_type"] == "audio/wav"
     assert r.headers["dg-model-name"] == fixture["model_name"]
@@ -113,8 +63,8 @@ def test_reply_headers_like_deepgram(engine_server, fixtures_dir):
 
 
 @pytest.fixture(scope="module")
-def reference_duration(engine_server) -> float:
-    r = speak(engine_server, encoding="linear16", container="none", sample_rate=16000)
+def reference_duration(local_server) -> float:
+    r = speak(local_server, encoding="linear16", container="none", sample_rate=16000)
     assert r.status_code == 200
     return len(r.content) / 2 / 16000
 
@@ -130,13 +80,13 @@ FORMATS = [
 
 
 @pytest.mark.parametrize("encoding,container,rate", FORMATS)
-def test_every_format_decodes_to_stated_rate_and_length(engine_server, reference_duration, encoding, container, rate):
+def test_every_format_decodes_to_stated_rate_and_length(local_server, reference_duration, encoding, container, rate):
     params = {"encoding": encoding}
     if container:
         params["container"] = container
     if rate:
         params["sample_rate"] = rate
-    r = speak(engine_server, **params)
+    r = speak(local_server, **params)
     assert r.status_code == 200, r.text
     fmt = tts.resolve_format(encoding, container, rate)
     raw = (RAW[encoding], fmt.sample_rate) if container == "none" else None
@@ -174,13 +124,13 @@ def test_g711_encoders_match_pcm():
             assert err < 0.05, (enc, container, err)
 
 
-def test_round_trip_speak_then_listen_wer(engine_server):
+def test_round_trip_speak_then_listen_wer(local_server):
     import jiwer
 
-    r = speak(engine_server, PARAGRAPH, model="aura-2-apollo-en", encoding="linear16", sample_rate=16000)
+    r = speak(local_server, PARAGRAPH, model="aura-2-apollo-en", encoding="linear16", sample_rate=16000)
     assert r.status_code == 200
-    heard = httpx.post(engine_server.url + "/v1/listen", content=r.content, timeout=120,
-                       headers={**engine_server.headers, "Content-Type": "audio/wav"})
+    heard = httpx.post(local_server.url + "/v1/listen", content=r.content, timeout=120,
+                       headers={**local_server.headers, "Content-Type": "audio/wav"})
     assert heard.status_code == 200, heard.text
     transcript = heard.json()["results"]["channels"][0]["alternatives"][0]["transcript"]
     wer = jiwer.wer(normalize(PARAGRAPH), normalize(transcript))
@@ -208,34 +158,34 @@ def test_voices_are_distinct():
     ({"model": "aura-2-nobody-en"}, {"text": "hi"}, 400, "aura-2-thalia-en"),
     ({"speed": "3"}, {"text": "hi"}, 400, "speed"),
 ])
-def test_bad_requests_are_clear(engine_server, params, body, status, needle):
-    r = httpx.post(engine_server.url + "/v1/speak", params=params, json=body, headers=engine_server.headers)
+def test_bad_requests_are_clear(local_server, params, body, status, needle):
+    r = httpx.post(local_server.url + "/v1/speak", params=params, json=body, headers=local_server.headers)
     assert r.status_code == status
     err = r.json()
     assert needle in err["err_msg"] and err["err_code"] and err["request_id"]
 
 
-def test_not_json_and_no_auth(engine_server):
-    r = httpx.post(engine_server.url + "/v1/speak", content=b"{oops", headers={**engine_server.headers,
+def test_not_json_and_no_auth(local_server):
+    r = httpx.post(local_server.url + "/v1/speak", content=b"{oops", headers={**local_server.headers,
                                                                                "Content-Type": "application/json"})
     assert r.status_code == 400 and "not valid JSON" in r.json()["err_msg"]
-    r = httpx.post(engine_server.url + "/v1/speak", json={"text": "hi"})
+    r = httpx.post(local_server.url + "/v1/speak", json={"text": "hi"})
     assert r.status_code == 401 and r.json()["err_code"] == "INVALID_AUTH"
 
 
-def test_speed_changes_length(engine_server):
-    slow = speak(engine_server, PARAGRAPH, container="none", speed="0.8").content
-    fast = speak(engine_server, PARAGRAPH, container="none", speed="1.4").content
+def test_speed_changes_length(local_server):
+    slow = speak(local_server, PARAGRAPH, container="none", speed="0.8").content
+    fast = speak(local_server, PARAGRAPH, container="none", speed="1.4").content
     assert len(fast) < 0.8 * len(slow)
 
 
-def test_official_sdk_generate(engine_server):
+def test_official_sdk_generate(local_server):
     from deepgram import DeepgramClient
     from deepgram.environment import DeepgramClientEnvironment
 
-    env = DeepgramClientEnvironment(base=engine_server.url, production=engine_server.ws_url,
-                                    agent=engine_server.ws_url, agent_rest=engine_server.url)
-    client = DeepgramClient(api_key=engine_server.api_key, environment=env)
+    env = DeepgramClientEnvironment(base=local_server.url, production=local_server.ws_url,
+                                    agent=local_server.ws_url, agent_rest=local_server.url)
+    client = DeepgramClient(api_key=local_server.api_key, environment=env)
     data = b"".join(client.speak.v1.audio.generate(text="Hello from the official SDK.", model="aura-2-thalia-en",
                                                    encoding="linear16", sample_rate=16000, container="wav"))
     with wave.open(io.BytesIO(data)) as w:
@@ -265,7 +215,7 @@ async def _collect_until(ws, kind: str):
             return audio, messages
 
 
-def test_ws_metadata_then_audio_before_flush_for_text_in_parts(engine_server):
+def test_ws_metadata_then_audio_before_flush_for_text_in_parts(local_server):
     async def script(ws):
         meta = json.loads(await ws.recv())
         await ws.send(json.dumps({"type": "Speak", "text": "The first sentence is complete. The sec"}))
@@ -277,7 +227,7 @@ def test_ws_metadata_then_audio_before_flush_for_text_in_parts(engine_server):
         rest = [m async for m in ws]
         return meta, first, audio, messages, rest, ws.close_code
 
-    meta, first, audio, messages, rest, code = asyncio.run(_ws_session(engine_server, "encoding=linear16&sample_rate=16000", script))
+    meta, first, audio, messages, rest, code = asyncio.run(_ws_session(local_server, "encoding=linear16&sample_rate=16000", script))
     assert meta["type"] == "Metadata" and meta["model_name"] == tts.DEFAULT_MODEL and meta["request_id"]
     assert isinstance(first, bytes) and len(first) > 0
     assert messages[-1][1] == {"type": "Flushed", "sequence_id": 0}
@@ -286,7 +236,7 @@ def test_ws_metadata_then_audio_before_flush_for_text_in_parts(engine_server):
     assert rest == [] and code == 1000
 
 
-def test_ws_clear_drops_unsent_text_and_audio(engine_server):
+def test_ws_clear_drops_unsent_text_and_audio(local_server):
     async def script(ws):
         await ws.recv()  # Metadata
         # unfinished text is only buffered: Clear drops it, so the Flush after it yields no audio
@@ -304,14 +254,14 @@ def test_ws_clear_drops_unsent_text_and_audio(engine_server):
         await ws.send(json.dumps({"type": "Close"}))
         return audio1, msgs1, audio2, msgs2, audio3
 
-    audio1, msgs1, audio2, msgs2, audio3 = asyncio.run(_ws_session(engine_server, "encoding=mulaw&sample_rate=8000", script))
+    audio1, msgs1, audio2, msgs2, audio3 = asyncio.run(_ws_session(local_server, "encoding=mulaw&sample_rate=8000", script))
     assert [m["type"] for _, m in msgs1] == ["Cleared", "Flushed"] and audio1 == 0
     assert msgs2[-1][1] == {"type": "Cleared", "sequence_id": 1}
     full = 8 * 3.0 * 8000  # > 3 s per sentence would be 24 s of mu-law; what got out before Clear is far less
     assert audio2 < full and audio3 == 0
 
 
-def test_ws_warnings_and_handshake_errors(engine_server):
+def test_ws_warnings_and_handshake_errors(local_server):
     async def script(ws):
         await ws.recv()
         await ws.send("not json")
@@ -321,7 +271,7 @@ def test_ws_warnings_and_handshake_errors(engine_server):
         await ws.send(json.dumps({"type": "Close"}))
         return out
 
-    warnings = asyncio.run(_ws_session(engine_server, "", script))
+    warnings = asyncio.run(_ws_session(local_server, "", script))
     assert [w["type"] for w in warnings] == ["Warning"] * 3
     assert [w["code"] for w in warnings] == ["INVALID_JSON", "UNKNOWN_MESSAGE_TYPE", "TEXT_LENGTH_EXCEEDED"]
 
@@ -330,11 +280,11 @@ def test_ws_warnings_and_handshake_errors(engine_server):
     async def bad(query, headers):
         from websockets.asyncio.client import connect
 
-        async with connect(f"{engine_server.ws_url}/v1/speak?{query}", additional_headers=headers):
+        async with connect(f"{local_server.ws_url}/v1/speak?{query}", additional_headers=headers):
             pass
 
     with pytest.raises(InvalidStatus) as e:
-        asyncio.run(bad("encoding=mp3", engine_server.headers))
+        asyncio.run(bad("encoding=mp3", local_server.headers))
     assert e.value.response.status_code == 400 and b"linear16, mulaw, alaw" in e.value.response.body
     with pytest.raises(InvalidStatus) as e:
         asyncio.run(bad("", {}))

@@ -10,7 +10,6 @@ import pytest
 import dgnb
 from dgnb.analysis import TextAnalysis
 from dgnb.read import Read
-from test_local_speak import engine_server  # noqa: F401  (session-scoped server with the read routes)
 
 TEXT = ("I was charged twice for my subscription and I want a refund. "
         "The billing team never answered my emails, which is terrible. "
@@ -22,8 +21,8 @@ def read_ns(client) -> Read:
 
 
 @pytest.fixture()
-def client(engine_server):
-    with dgnb.Client(api_key=engine_server.api_key, url=engine_server.url) as c:
+def client(local_server):
+    with dgnb.Client(api_key=local_server.api_key, url=local_server.url) as c:
         yield c
 
 
@@ -73,9 +72,9 @@ def test_errors(client):
         ns.analyze_text({"url": "file:///etc/passwd"})
 
 
-def test_async(engine_server):
+def test_async(local_server):
     async def main():
-        async with dgnb.AsyncClient(api_key=engine_server.api_key, url=engine_server.url) as c:
+        async with dgnb.AsyncClient(api_key=local_server.api_key, url=local_server.url) as c:
             return await read_ns(c).analyze_text(TEXT, summarize=True)
 
     a = asyncio.run(main())

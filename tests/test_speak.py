@@ -11,14 +11,13 @@ import pytest
 import dgnb
 from dgnb.speak import AsyncSpeakLive, AudioData, Close, Flushed, Metadata, Open, Speak, SpeakLive, SpeakProtocol
 from dgnb.speech_audio import SpeechAudio
-from test_local_speak import engine_server  # noqa: F401  (session-scoped server with the speak routes)
 
 TEXT = "The quick brown fox jumps over the lazy dog. It was a sunny afternoon."
 
 
 @pytest.fixture()
-def client(engine_server):
-    with dgnb.Client(api_key=engine_server.api_key, url=engine_server.url) as c:
+def client(local_server):
+    with dgnb.Client(api_key=local_server.api_key, url=local_server.url) as c:
         yield c
 
 
@@ -85,9 +84,9 @@ def test_errors_are_api_errors(client, tmp_path):
         ns.generate("Hi.", encodng="mp3")
 
 
-def test_async_generate_and_save(engine_server, tmp_path):
+def test_async_generate_and_save(local_server, tmp_path):
     async def main():
-        async with dgnb.AsyncClient(api_key=engine_server.api_key, url=engine_server.url) as c:
+        async with dgnb.AsyncClient(api_key=local_server.api_key, url=local_server.url) as c:
             ns = speak_ns(c)
             a = await ns.generate("Hello from asyncio.", encoding="flac")
             b = await ns.save(tmp_path / "a.mp3", "Saved from asyncio.", encoding="mp3")
@@ -151,9 +150,9 @@ def test_live_clear_drops_unsent(client):
     assert tts.closed is not None
 
 
-def test_live_async(engine_server):
+def test_live_async(local_server):
     async def main():
-        async with dgnb.AsyncClient(api_key=engine_server.api_key, url=engine_server.url) as c:
+        async with dgnb.AsyncClient(api_key=local_server.api_key, url=local_server.url) as c:
             got = []
             async with speak_ns(c).live(encoding="alaw", sample_rate=8000) as tts:
                 assert isinstance(tts, AsyncSpeakLive)
@@ -168,11 +167,11 @@ def test_live_async(engine_server):
     assert events[0] == "Open" and events[-1] == "Close" and "AudioData" in events
 
 
-def test_live_handshake_errors_are_api_errors(engine_server, client):
+def test_live_handshake_errors_are_api_errors(local_server, client):
     with pytest.raises(dgnb.ApiError) as e:
         speak_ns(client).live(encoding="mp3")
     assert e.value.status_code == 400 and "linear16, mulaw, alaw" in e.value.err_msg
-    with dgnb.Client(api_key="wrong-key", url=engine_server.url) as bad:
+    with dgnb.Client(api_key="wrong-key", url=local_server.url) as bad:
         with pytest.raises(dgnb.ApiError) as e:
             speak_ns(bad).live()
         assert e.value.status_code == 401 and "wrong-key" not in str(e.value)

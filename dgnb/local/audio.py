@@ -259,7 +259,7 @@ def _decode_container(source, enc: str | None) -> Audio:
     try:
         handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
         container = av.open(handle, mode="r", format=fmt, metadata_errors="ignore")
-    except av.error.FFmpegError as exc:  # noqa: F841 - the ffmpeg message is not shown to the client
+    except av.error.FFmpegError:  # the ffmpeg message is not shown to the client
         hint = f" as {enc}" if enc else ""
         raise bad(
             f"could not decode the audio{hint}: the data is corrupt or in an unsupported format "

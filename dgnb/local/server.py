@@ -104,9 +104,9 @@ class _DenialLogFilter(logging.Filter):
 
 def _ws_impl() -> str:
     """uvicorn's maintained WebSocket implementation (websockets-sansio) where available."""
-    try:
-        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
-    except Exception:
+    import importlib.util
+
+    if importlib.util.find_spec("uvicorn.protocols.websockets.websockets_sansio_impl") is None:
         return "auto"
     log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _DenialLogFilter) for f in log.filters):
