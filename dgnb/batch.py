@@ -194,7 +194,9 @@ async def _one(client: Any, index: int, src: Any, options: Mapping[str, Any], ca
 async def _run_all(client: Any, run: _Run, concurrency: int, cache: ResponseCache | None, options: Mapping[str, Any],
                    on_result: Callable[[BatchResult], Any] | None) -> None:
     aclient, owned = _async_twin(client, concurrency)
-    endpoint = aclient._config.endpoints.rest("listen") + "/v1/listen"
+    # The embedded engine takes a new port each session: name it by what it is, so the cache survives restarts.
+    server = "local-engine" if getattr(client, "local", False) else aclient._config.endpoints.rest("listen")
+    endpoint = server + "/v1/listen"
     semaphore = asyncio.Semaphore(concurrency)
 
     async def job(i: int, src: Any) -> None:

@@ -28,6 +28,10 @@ def _raw(method):
     return method.__wrapped__
 
 
+#: Beyond this many days a run-out date means nothing (and pandas cannot represent it).
+RUN_OUT_HORIZON_DAYS = 100 * 365
+
+
 @dataclass
 class UsageReport:
     """Usage and spend of ``project_id`` from ``start`` to ``end`` (UTC days).
@@ -62,11 +66,14 @@ class UsageReport:
 
     @property
     def run_out(self) -> pd.Timestamp | None:
-        """The day the balance runs out at the mean daily spend (None when nothing is spent)."""
+        """The day the balance runs out at the mean daily spend (None when nothing is spent, or when
+        the balance would outlast a century)."""
         rate = self.mean_daily_spend
         if rate <= 0:
             return None
         days = self.balance / rate
+        if days > RUN_OUT_HORIZON_DAYS:
+            return None
         return (max(self.end, pd.Timestamp.now(tz="UTC").normalize()) + pd.Timedelta(days=float(days))).normalize()
 
     def summary(self) -> dict:

@@ -75,6 +75,16 @@ def test_usage_report_tables(story):
     assert report.summary()["requests"] == 7 and "run-out" in repr(report)
 
 
+def test_tiny_spend_against_a_large_balance_has_no_run_out_date(story):
+    import dataclasses
+
+    today = datetime.now(timezone.utc).date()
+    report = usage_report(story.dg, story.pid, today - timedelta(days=6), today)
+    rich = dataclasses.replace(report, balances=report.balances.assign(amount=report.balances["amount"] * 1e9))
+    assert rich.run_out is None  # centuries away: no date, and no overflow
+    assert "run-out None" in repr(rich) and rich.summary()["run_out"] is None
+
+
 def test_usage_report_plots_are_saved(story, tmp_path):
     report = usage_report(story.dg, story.pid)  # default: the last 30 days
     for name in ("plot_usage", "plot_burndown", "plot_features"):

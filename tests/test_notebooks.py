@@ -1,0 +1,141 @@
+"""Every teaching notebook in notebooks/ runs top to bottom with no key and no network.
+
+Each notebook executes in a fresh kernel (nbclient) on the local engine, in a temporary working
+directory, with its own DGNB_DATA_DIR and DGNB_CACHE_DIR. Outbound HTTP goes to a dead proxy (only
+127.0.0.1 is reachable), so a notebook that needs the internet fails here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CREDENTIAL_VARS = ("DEEPGRAM_API_KEY", "DEEPGRAM_ACCESS_TOKEN", "DEEPGRAM_TOKEN")
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def offline_env(tmp: Path) -> dict[str, str]:
+    """The environment a notebook kernel gets: no credentials, private data/cache dirs, no internet."""
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    dead_proxy = "http://127.0.0.1:9"  # the discard port: nothing listens, so every outbound request fails
+    env.update({
+        "DGNB_DATA_DIR": str(tmp / "data"), "DGNB_CACHE_DIR": str(tmp / "cache"), "MPLCONFIGDIR": str(tmp / "mpl"),
+        "HTTP_PROXY": dead_proxy, "HTTPS_PROXY": dead_proxy, "ALL_PROXY": dead_proxy,
+        "http_proxy": dead_proxy, "https_proxy": dead_proxy, "all_proxy": dead_proxy,
+        "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+    })
+    return env
+
+
+def run_notebook(path: Path, workdir: Path, env: dict[str, str], timeout: int = 240) -> nbformat.NotebookNode:
+    """Execute ``path`` in ``workdir`` with ``env``; raises CellExecutionError on the first failing cell."""
+    nb = nbformat.read(str(path), as_version=4)
+    workdir.mkdir(parents=True, exist_ok=True)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # the kernel process inherits the environment of the kernel manager
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
+                       resources={"metadata": {"path": str(workdir)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return nb
+
+
+def outputs(nb: nbformat.NotebookNode) -> list[dict]:
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
+
+
+def output_text(nb: nbformat.NotebookNode) -> str:
+    return json.dumps(outputs(nb))
+
+
+def test_there_are_seven_notebooks_stored_without_outputs():
+    assert [p.name[:3] for p in NOTEBOOKS] == [f"0{i}-" for i in range(1, 8)]
+    for path in NOTEBOOKS:
+        nb = nbformat.read(str(path), as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code, path.name
+        assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has stored outputs"
+        markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "DEEPGRAM_API_KEY" in markdown, f"{path.name} does not say how to use Deepgram"
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_with_no_key(path, tmp_path):
+    env = offline_env(tmp_path)
+    started = time.monotonic()
+    try:
+        nb = run_notebook(path, tmp_path / "work", env)
+    except CellExecutionError as exc:
+        pytest.fail(f"{path.name} failed:\n{exc}")
+    print(f"{path.name}: {time.monotonic() - started:.1f} s")
+    outs = outputs(nb)
+    assert not [o for o in outs if o.get("output_type") == "error"]
+    text = output_text(nb)
+    assert "Traceback" not in text
+    # the local engine's admin key never shows in what a notebook displays
+    admin_key = (tmp_path / "data" / "admin.key").read_text().strip()
+    assert admin_key and admin_key not in text
+    # every code cell ran; the notebook displayed something (tables, plots, widgets)
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
+    kinds = {k for o in outs for k in o.get("data", {})}
+    assert "text/html" in kinds or "image/png" in kinds
+    check = EXPECTED.get(path.stem[:2])
+    if check:
+        check(nb, text, kinds)
+
+
+# ---- what each notebook must show, beyond running --------------------------------------------
+
+def _quick_start(nb, text, kinds):
+    assert WIDGET_MIME in kinds and "image/png" in kinds  # the player widget and the confidence plot
+    assert "WEBVTT" in text and "-->" in text
+    assert "True" in _cell_output(nb, "again.words.equals")  # a saved response reads back the same
+
+
+def _analytics(nb, text, kinds):
+    assert WIDGET_MIME in kinds
+    assert sum(1 for o in outputs(nb) if "image/png" in o.get("data", {})) >= 3  # timeline, talk time, sentiment
+
+
+def _live(nb, text, kinds):
+    assert WIDGET_MIME in kinds  # the live view and the recorder
+
+
+def _speech(nb, text, kinds):
+    assert "<audio" in text  # the voices play in the notebook
+
+
+def _agent(nb, text, kinds):
+    assert "get_order_status" in text
+
+
+def _usage(nb, text, kinds):
+    assert sum(1 for o in outputs(nb) if "image/png" in o.get("data", {})) >= 2  # usage and burn-down
+
+
+def _batch(nb, text, kinds):
+    assert "cached" in text and "error" in text
+
+
+def _cell_output(nb, needle: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and needle in cell.source:
+            return json.dumps(cell.outputs)
+    raise AssertionError(f"no cell with {needle!r}")
+
+
+EXPECTED = {"01": _quick_start, "02": _analytics, "03": _live, "04": _speech, "05": _agent, "06": _usage,
+            "07": _batch}
