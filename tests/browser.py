@@ -7,7 +7,8 @@
         page = open_notebook(context.new_page(), lab, "a.ipynb")
         run_all(page)
 
-Facts and pitfalls: ../shared/TESTING-NOTES.md (wait for "Python 3 (ipykernel) | Idle" before
+Also Notebook 7 (``notebook_7`` + ``open_notebook_7``) and Voila (``voila`` + ``open_voila``) for the
+same notebooks. Facts and pitfalls: ../shared/TESTING-NOTES.md (wait for "Python 3 (ipykernel) | Idle" before
 running; Playwright's :has-text() is case-insensitive, so assert with text=/^EXACT/ regexes).
 """
 from __future__ import annotations
@@ -53,8 +54,13 @@ class Lab:
     base: str
     token: str
     home: Path
+    app: str = "lab"  #: "lab", "notebook" (Notebook 7) or "voila"
 
     def url(self, notebook: str) -> str:
+        if self.app == "notebook":
+            return f"{self.base}/notebooks/{notebook}?token={self.token}"
+        if self.app == "voila":
+            return f"{self.base}/voila/render/{notebook}?token={self.token}"
         return f"{self.base}/lab/tree/{notebook}?reset&token={self.token}"  # reset: no restored tabs
 
 
@@ -70,11 +76,24 @@ def write_notebook(path: Path, cells: Sequence[str]) -> Path:
     return path
 
 
+#: the server command per app; {port} {token} {home} are filled in
+_SERVERS = {
+    "lab": ["-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", "--port={port}",
+            "--ServerApp.token={token}", "--ServerApp.root_dir={home}"],
+    "notebook": ["-m", "notebook", "--no-browser", "--allow-root", "--ip=127.0.0.1", "--port={port}",
+                 "--ServerApp.token={token}", "--ServerApp.root_dir={home}"],
+    "voila": ["-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", "--port={port}", "--token={token}",
+              "--Voila.root_dir={home}", "--show_tracebacks=True"],
+}
+
+
 @contextlib.contextmanager
-def jupyter_lab(home: Path, notebooks: Mapping[str, Sequence[str]], env: Mapping[str, str | None] | None = None,
-                timeout: float = 60) -> Iterator[Lab]:
-    """Run JupyterLab in ``home`` (all its config/runtime dirs inside it) serving ``notebooks``;
-    its kernels import this checkout of dgnb. Stopped on exit."""
+def jupyter_server(home: Path, notebooks: Mapping[str, Sequence[str]], env: Mapping[str, str | None] | None = None,
+                   timeout: float = 60, app: str = "lab") -> Iterator[Lab]:
+    """Run ``app`` ("lab", "notebook" for Notebook 7, or "voila") in ``home`` (all its config/runtime
+    dirs inside it) serving ``notebooks``; its kernels import this checkout of dgnb. Stopped on exit."""
+    if shutil.which(f"jupyter-{app}" if app != "voila" else "voila") is None:
+        pytest.skip(f"{app} is not installed")
     home.mkdir(parents=True, exist_ok=True)
     for name, cells in notebooks.items():
         write_notebook(home / name, cells)
@@ -88,29 +107,47 @@ def jupyter_lab(home: Path, notebooks: Mapping[str, Sequence[str]], env: Mapping
             full_env.pop(name, None)
         else:
             full_env[name] = value
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={home}"],
-        cwd=str(home), env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable] + [a.format(port=port, token=token, home=home) for a in _SERVERS[app]]
+    log = (home / f"{app}-server.log").open("wb")  # kept for a failing test's post-mortem
+    proc = subprocess.Popen(command, cwd=str(home), env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                ready = "/" if app == "voila" else "/api/status"  # Voila has no REST API; its tree page answers
+                urllib.request.urlopen(f"{base}{ready}?token={token}", timeout=2)
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not start")
+                    pytest.fail(f"{app} did not start; see {home / f'{app}-server.log'}")
                 time.sleep(0.3)
-        yield Lab(base, token, home)
+        yield Lab(base, token, home, app)
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+
+
+def jupyter_lab(home: Path, notebooks: Mapping[str, Sequence[str]], env: Mapping[str, str | None] | None = None,
+                timeout: float = 60):
+    """JupyterLab (see :func:`jupyter_server`)."""
+    return jupyter_server(home, notebooks, env, timeout, app="lab")
+
+
+def notebook_7(home: Path, notebooks: Mapping[str, Sequence[str]], env: Mapping[str, str | None] | None = None,
+               timeout: float = 60):
+    """Notebook 7, the ``jupyter notebook`` server (see :func:`jupyter_server`)."""
+    return jupyter_server(home, notebooks, env, timeout, app="notebook")
+
+
+def voila(home: Path, notebooks: Mapping[str, Sequence[str]], env: Mapping[str, str | None] | None = None,
+          timeout: float = 60):
+    """Voila serving ``home``; a page load runs the notebook (see :func:`jupyter_server`)."""
+    return jupyter_server(home, notebooks, env, timeout, app="voila")
 
 
 @contextlib.contextmanager
@@ -135,6 +172,33 @@ def open_notebook(page, lab: Lab, notebook: str, timeout_ms: int = 60_000):
     """Open ``notebook`` and wait until its kernel is idle (not just the pre-kernel 'idle')."""
     page.goto(lab.url(notebook))
     page.wait_for_selector("text=/Python 3 \\(ipykernel\\) \\| Idle/", timeout=timeout_ms)
+    return page
+
+
+def open_notebook_7(page, server: Lab, notebook: str, timeout_ms: int = 60_000):
+    """Open ``notebook`` in Notebook 7 and wait until its kernel is idle. Notebook 7 has no status bar,
+    so the kernel is known idle from the server's sessions API, then from the toolbar's indicator."""
+    import json
+
+    page.goto(server.url(notebook))
+    page.wait_for_selector(".jp-NotebookPanel", timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        with urllib.request.urlopen(f"{server.base}/api/sessions?token={server.token}", timeout=5) as reply:
+            sessions = json.load(reply)
+        if any(s["path"] == notebook and (s.get("kernel") or {}).get("execution_state") == "idle" for s in sessions):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"no idle kernel for {notebook}: {sessions}")
+        time.sleep(0.3)
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=timeout_ms)
+    page.wait_for_selector(".jp-Toolbar-kernelName >> text=/^Python 3 \\(ipykernel\\)$/", timeout=timeout_ms)
+    return page
+
+
+def open_voila(page, server: Lab, notebook: str):
+    """Load the Voila page of ``notebook`` (Voila runs it while the page loads)."""
+    page.goto(server.url(notebook))
     return page
 
 
