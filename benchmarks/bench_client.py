@@ -162,13 +162,10 @@ def main() -> None:
         proc.wait()
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from bench_frames import words_frame_seconds
-    except ImportError:
-        print("words DataFrame: see benchmarks/bench_frames.py")
-    else:
-        seconds, n = words_frame_seconds()
-        print(f"words DataFrame, synthetic 10 h / {n} words: {seconds*1000:.1f} ms (goal <= 150 ms)")
+    from bench_frames import words_frame_seconds
+
+    seconds, n = words_frame_seconds()
+    print(f"words DataFrame, synthetic 10 h / {n} words: {seconds*1000:.1f} ms (goal <= 150 ms)")
 
 
 if __name__ == "__main__":
