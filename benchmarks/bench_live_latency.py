@@ -24,13 +24,11 @@ AUDIO = ROOT.parent / "shared" / "fixtures" / "audio" / "preamble-websocket.wav"
 
 
 def wav_data(blob: bytes) -> bytes:
-    pos = 12
-    while pos + 8 <= len(blob):
-        cid, size = blob[pos:pos + 4], int.from_bytes(blob[pos + 4:pos + 8], "little")
-        if cid == b"data":
-            return blob[pos + 8:pos + 8 + size]
-        pos += 8 + size + (size & 1)
-    raise ValueError("no data chunk")
+    """The raw samples of a WAV file."""
+    from dgnb.audio import parse_wav_header
+
+    info = parse_wav_header(blob[:4096])
+    return blob[info.data_offset:info.data_offset + info.data_bytes]
 
 
 async def run(url: str, key: str, raw: bytes, endpointing: int | None) -> list[tuple[float, float, str]]:

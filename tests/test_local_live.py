@@ -19,6 +19,8 @@ import websockets
 from conftest import AUDIO, RESPONSES
 from local_server import start_server, stop_server
 
+from dgnb.audio import parse_wav_header
+
 PREAMBLE = (
     "We, the people of the United States, in order to form a more perfect union, establish justice, "
     "ensure domestic tranquility, provide for the common defense, promote the general welfare, and secure "
@@ -40,13 +42,8 @@ def wer(hyp: str) -> float:
 def wav_data(path: Path) -> bytes:
     """The bytes of a WAV file's data chunk (the raw samples)."""
     blob = path.read_bytes()
-    pos = 12
-    while pos + 8 <= len(blob):
-        cid, size = blob[pos:pos + 4], int.from_bytes(blob[pos + 4:pos + 8], "little")
-        if cid == b"data":
-            return blob[pos + 8:pos + 8 + size]
-        pos += 8 + size + (size & 1)
-    raise ValueError(f"{path.name} has no data chunk")
+    info = parse_wav_header(blob[:4096])
+    return blob[info.data_offset:info.data_offset + info.data_bytes]
 
 
 MULAW = wav_data(AUDIO / "preamble-websocket.wav")

@@ -9,9 +9,10 @@ import re
 import subprocess
 
 import pytest
-
 from browser import chromium, cell_output, jupyter_lab, open_notebook, requires_browser, run_cell, screenshot
 from conftest import AUDIO, RESPONSES
+
+from dgnb.demo import word_error_rate
 
 pytestmark = requires_browser
 
@@ -31,12 +32,7 @@ def words_of(text: str) -> list[str]:
 
 
 def wer(ref: list[str], hyp: list[str]) -> float:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
+    return word_error_rate(" ".join(ref), " ".join(hyp))
 
 
 @pytest.fixture(scope="module")
