@@ -117,28 +117,25 @@ def resample(x: np.ndarray, sr_from: int, sr_to: int = TARGET_RATE) -> np.ndarra
 
 # --------------------------------------------------------------------------- validation helpers
 
-def parse_sample_rate(value) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        rate = int(str(value).strip())
-    except ValueError:
-        raise bad(f"sample_rate={value!r} is not an integer number of Hz") from None
-    if not 1000 <= rate <= MAX_SAMPLE_RATE:
-        raise bad(f"sample_rate={rate} is out of range (1000..{MAX_SAMPLE_RATE} Hz)")
-    return rate
-
-
-def parse_channels(value) -> int | None:
+def _bounded_int(value, name: str, lo: int, hi: int, what: str, unit: str = "") -> int | None:
+    """An optional integer option within [lo, hi]; a 400 naming the option otherwise."""
     if value is None or value == "":
         return None
     try:
         n = int(str(value).strip())
     except ValueError:
-        raise bad(f"channels={value!r} is not an integer") from None
-    if not 1 <= n <= MAX_CHANNELS:
-        raise bad(f"channels={n} is out of range (1..{MAX_CHANNELS})")
+        raise bad(f"{name}={value!r} is not {what}") from None
+    if not lo <= n <= hi:
+        raise bad(f"{name}={n} is out of range ({lo}..{hi}{unit})")
     return n
+
+
+def parse_sample_rate(value) -> int | None:
+    return _bounded_int(value, "sample_rate", 1000, MAX_SAMPLE_RATE, "an integer number of Hz", " Hz")
+
+
+def parse_channels(value) -> int | None:
+    return _bounded_int(value, "channels", 1, MAX_CHANNELS, "an integer")
 
 
 def sniff_container(head: bytes) -> str | None:
