@@ -157,6 +157,11 @@ class BaseClient:
         return clone
 
     @property
+    def is_async(self) -> bool:
+        """True on :class:`AsyncClient`, whose calls return awaitables."""
+        return isinstance(self._runner, AsyncRunner)
+
+    @property
     def url(self) -> str:
         """The REST base URL of the listen namespace."""
         return self._config.endpoints.rest("listen")

@@ -345,5 +345,3 @@ class AsyncRunner(SyncRunner):
                 error = exc
             last = value if isinstance(action, Send) else last
 
-
-Endpoint = Callable[..., Generator[Any, Any, Any]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Sequence
 
-from ._http import AsyncRunner, Call, request
+from ._http import Call, request
 
 if TYPE_CHECKING:
     from ._client import BaseClient
@@ -34,7 +34,7 @@ class Namespace:
 
     @property
     def _is_async(self) -> bool:
-        return isinstance(self._client._runner, AsyncRunner)
+        return self._client.is_async
 
     def _websocket(self, path: str, query: Sequence[tuple[str, str]] = (),
                    extra_headers: Mapping[str, str] | None = None) -> tuple[str, dict[str, str]]:

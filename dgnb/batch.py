@@ -99,12 +99,10 @@ def _check(concurrency: Any, options: Mapping[str, Any]) -> int:
 
 def _async_twin(client: Any, concurrency: int) -> tuple[Any, bool]:
     """The client itself when async, else an AsyncClient sharing its configuration (owned, to close)."""
-    from ._http import AsyncRunner
-
-    if isinstance(getattr(client, "_runner", None), AsyncRunner):
-        return client, False
     if not hasattr(client, "to_async"):
         raise TypeError(f"transcribe_many needs a dgnb.Client or dgnb.AsyncClient, got {type(client).__name__}")
+    if client.is_async:
+        return client, False
     return client.to_async(max_connections=concurrency), True
 
 

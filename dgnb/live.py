@@ -876,12 +876,6 @@ async def _feed(conn: AsyncLiveConnection, data: bytes | None, chunks: Any, real
 
 
 # ================================================================= entry points ===
-def _is_async(client: Any) -> bool:
-    from ._http import AsyncRunner
-
-    return isinstance(getattr(client, "_runner", None), AsyncRunner)
-
-
 def _make(client: Any, options: dict, kwargs: dict) -> AsyncLiveConnection:
     return AsyncLiveConnection(client._config, options, **kwargs)
 
@@ -907,7 +901,7 @@ def live(
     conn = _make(client, options, dict(keepalive=keepalive, reconnect=reconnect, max_reconnects=max_reconnects,
                                        open_timeout=open_timeout, extra_query=extra_query,
                                        extra_headers=extra_headers))
-    if _is_async(client):
+    if client.is_async:
         return conn
     _loop.run(conn.start())
     return LiveConnection(conn)
@@ -970,7 +964,7 @@ def stream_file(
                                        open_timeout=open_timeout, extra_query=extra_query,
                                        extra_headers=extra_headers))
     starter = _StartingStream(conn, data, chunks, realtime, chunk_ms)
-    if _is_async(client):
+    if client.is_async:
         return starter
     _loop.run(starter._start())
     return LiveConnection(conn)
