@@ -12,27 +12,11 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from .frames import dig as _dig, segments as _segments
+
 __all__ = ["TextAnalysis"]
 
 _SEGMENT_COLUMNS = ["text", "start_word", "end_word"]
-
-
-def _dig(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, Mapping):
-            return None
-        d = d.get(k)
-    return d
-
-
-def _segments(block: Any, inner: str) -> list[dict]:
-    """Segments of ``results.<inner>``; also accepts the nested ``{"results": {inner: ...}}`` form."""
-    if not isinstance(block, Mapping):
-        return []
-    if "segments" not in block and isinstance(_dig(block, "results", inner), Mapping):
-        block = block["results"][inner]
-    segs = block.get("segments")
-    return list(segs) if isinstance(segs, list) else []
 
 
 def _labelled(segments: list[dict], key: str, label: str) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["Spec", "frame", "empty", "column"]
+__all__ = ["Spec", "frame", "empty", "column", "dig", "segments"]
 
 Spec = Mapping[str, str]
 """Column name -> dtype name, in display order."""
@@ -143,3 +143,29 @@ def _numeric(data: Sequence[Any]) -> pd.Series:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def dig(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]...``, or None where a level is missing or not a mapping.
+
+    >>> dig({"a": {"b": 1}}, "a", "b"), dig({"a": 1}, "a", "b")
+    (1, None)
+    """
+    for key in keys:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def segments(block: Any, name: str) -> list[dict]:
+    """Segments of a sentiments/topics/intents block, in the wire shape ``{"results": {name: {"segments"}}}``
+    or the flattened ``{"segments": [...]}`` the SDKs give.
+
+    >>> segments({"segments": [{"text": "hi"}]}, "topics")
+    [{'text': 'hi'}]
+    """
+    found = dig(block, "results", name, "segments")
+    if found is None:
+        found = dig(block, "segments")
+    return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._style import clock as _clock, speaker_colour
-from .frames import Spec, frame
+from .frames import Spec, dig as _dig, frame, segments as _segments
 
 __all__ = ["Transcript"]
 
@@ -664,14 +664,6 @@ def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _dig(obj: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
@@ -714,14 +706,6 @@ def _first_alternative(response: Mapping[str, Any]) -> Mapping[str, Any]:
     channels = _channels(response)
     alts = _list(channels[0].get("alternatives")) if channels else []
     return alts[0] if alts and isinstance(alts[0], dict) else {}
-
-
-def _segments(block: Any, name: str) -> list[dict]:
-    """Segments of sentiments/topics/intents, in the wire shape or the SDK's flattened one."""
-    segments = _dig(block, "results", name, "segments")
-    if segments is None:
-        segments = _dig(block, "segments")
-    return [s for s in _list(segments) if isinstance(s, dict)]
 
 
 def _blocks_frame(blocks: list[tuple[int, int, list]], name: str, values: dict | None = None) -> pd.DataFrame:
