@@ -12,15 +12,21 @@ from pathlib import Path
 from typing import Any
 
 
+_SMALL_NUMBERS = "zero one two three four five six seven eight nine ten".split()
+
+
 def _normalise(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+    return [_SMALL_NUMBERS[int(w)] if w.isdigit() and int(w) <= 10 else w for w in words]
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word error rate by edit distance over normalised words.
+    """Word error rate by edit distance over normalised words (lower case, no punctuation, 0-10 spelled out).
 
     >>> word_error_rate("the cat sat", "the cat sat down")
     0.3333333333333333
+    >>> word_error_rate("three to five days", "3 to 5 days")
+    0.0
     """
     ref, hyp = _normalise(reference), _normalise(hypothesis)
     row = list(range(len(hyp) + 1))

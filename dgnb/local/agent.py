@@ -304,11 +304,7 @@ class AgentSession:
     # ------------------------------------------------------------------ listening
     def _transcribe(self, samples: np.ndarray, offset: float) -> list:
         hotwords = " ".join(self.cfg.keyterms) if self.cfg and self.cfg.keyterms else None
-        words = self.engine.recognizer.transcribe(samples, hotwords=hotwords)
-        for w in words:
-            w["start"] = round(w["start"] + offset, 3)
-            w["end"] = round(w["end"] + offset, 3)
-        return words
+        return self.engine.recognizer.transcribe(samples, offset=offset, hotwords=hotwords, quick=True)
 
     def _feed(self, data: bytes) -> list:
         samples = self.decoder.feed(data)

@@ -260,11 +260,7 @@ class LiveSession:
 
     # ------------------------------------------------------------------ work (worker thread)
     def _transcribe(self, samples: np.ndarray, offset: float) -> list:
-        words = self.recognizer.transcribe(samples, hotwords=self.hotwords)
-        for w in words:  # offsets are applied here: a mis-shifted offset in stt must not leak into results
-            w["start"] = round(w["start"] + offset, 3)
-            w["end"] = round(w["end"] + offset, 3)
-        return words
+        return self.recognizer.transcribe(samples, offset=offset, hotwords=self.hotwords, quick=True)
 
     def _ensure_segmenters(self, n_channels: int) -> None:
         if self.segmenters is None:

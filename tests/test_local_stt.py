@@ -1,0 +1,44 @@
+"""The local recognizer: Whisper tiny.en on real audio, and its quick mode (a 10 s encoder window)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from dgnb.local import stt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import bench_stt_window  # noqa: E402  (its corpus and measurement, on a smaller corpus)
+
+
+def test_encoder_window_keeps_three_seconds_of_padding():
+    rate = 16000
+    assert stt.encoder_window(rate * 1) == 1000
+    assert stt.encoder_window(rate * 7) == 1000
+    assert stt.encoder_window(rate * 7 + rate // 10) == 3000
+    assert stt.encoder_window(rate * 600) == 3000
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return bench_stt_window.corpus(dialogues=1)
+
+
+def test_quick_reads_short_clips_nearly_as_well(clips):
+    """The preamble's phrases and a dialogue's turns read nearly as well in 10 s as in 30 s."""
+    assert stt.encoder_window(min(c.size for c, _ in clips)) == 1000
+    full = bench_stt_window.measure(clips, quick=False)
+    quick = bench_stt_window.measure(clips, quick=True)
+    assert 0 < full.wer < 0.25
+    assert quick.wer <= full.wer + 0.03, (quick.wer, full.wer)
+
+
+def test_offsets_place_words_inside_the_clip(clips):
+    rec = stt.get_recognizer()
+    for clip, _ in clips[:3]:
+        for quick in (True, False):
+            words = rec.transcribe(clip, offset=12.5, quick=quick)
+            assert words
+            assert all(12.5 <= w["start"] <= w["end"] <= 12.5 + clip.size / 16000 + 0.01 for w in words)
+            assert [w["start"] for w in words] == sorted(w["start"] for w in words)
