@@ -5,7 +5,7 @@ embedded local engine and prints, for each final with words, the time from the e
 last word (in stream time, mapped to wall time by the pace of sending) to the arrival of the
 final. Goal: median and max <= 0.5 s.
 
-    python benchmarks/bench_live_latency.py [--endpointing MS]
+    python benchmarks/bench_live_latency.py [--endpointing MS] [--interim]
 """
 from __future__ import annotations
 
@@ -31,12 +31,15 @@ def wav_data(blob: bytes) -> bytes:
     return blob[info.data_offset:info.data_offset + info.data_bytes]
 
 
-async def run(url: str, key: str, raw: bytes, endpointing: int | None) -> list[tuple[float, float, str]]:
+async def run(url: str, key: str, raw: bytes, endpointing: int | None,
+              interim: bool = False) -> list[tuple[float, float, str]]:
     import websockets
 
     query = "encoding=mulaw&sample_rate=8000&punctuate=true"
     if endpointing is not None:
         query += f"&endpointing={endpointing}"
+    if interim:
+        query += "&interim_results=true"
     rows: list[tuple[float, float, str]] = []
     async with websockets.connect(url.replace("http://", "ws://") + "/v1/listen?" + query,
                                   additional_headers={"Authorization": f"Token {key}"}) as ws:
@@ -66,6 +69,7 @@ async def run(url: str, key: str, raw: bytes, endpointing: int | None) -> list[t
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--endpointing", type=int, default=None, help="endpointing in ms (default: Deepgram's 10)")
+    ap.add_argument("--interim", action="store_true", help="ask for interim results too")
     args = ap.parse_args(argv)
     from dgnb.local.server import start_in_background
 
@@ -73,7 +77,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_in_background(data_dir=tmp)
         try:
-            rows = asyncio.run(run(server.url, server.api_key, raw, args.endpointing))
+            rows = asyncio.run(run(server.url, server.api_key, raw, args.endpointing, args.interim))
         finally:
             server.stop()
     # The end of the stream is flushed by CloseStream, not by endpointing: leave it out.

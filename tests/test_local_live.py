@@ -188,7 +188,9 @@ def test_container_stream_without_encoding(server):
     wav = (AUDIO / "preamble.wav").read_bytes()
     messages, code, _ = asyncio.run(stream(server, "punctuate=true", split(wav, 8192)))
     assert code == 1000
-    assert wer(final_text(messages)) <= 0.10, final_text(messages)
+    # Live reads each phrase on its own in a 10 s encoder window, for latency: on this 52-word text
+    # that costs three words against reading in 30 s (benchmarks/bench_stt_window.py weighs it).
+    assert wer(final_text(messages)) <= 0.15, final_text(messages)
     assert messages[-1]["type"] == "Metadata"
     assert messages[-1]["duration"] == pytest.approx(421110 / 22050, abs=0.05)
 
@@ -321,3 +323,58 @@ def test_stream_resampler_matches_one_shot_resampling():
         want = audio.resample(x, rate, 16000)
         assert got.shape == want.shape
         assert np.max(np.abs(got - want)) < 1e-4
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def _segment(x: np.ndarray) -> tuple[list, list]:
+    """Stream 16 kHz samples through a ChannelSegmenter in 100 ms chunks with the real recognizer.
+
+    Returns (finals with words, (start, end) of every clip transcribed).
+    """
+    from dgnb.local import streaming, stt
+
+    rec, calls = stt.get_recognizer(), []
+
+    def transcribe(clip, offset):
+        calls.append((offset, round(offset + clip.size / 16000, 3)))
+        return rec.transcribe(clip, offset=offset, quick=True)
+
+    seg = streaming.ChannelSegmenter(transcribe, streaming.SegmenterConfig())
+    events = [ev for i in range(0, x.size, 1600) for ev in seg.feed(x[i:i + 1600])]
+    events += seg.finalize(from_finalize=False)
+    return [e for e in events if e.kind == "results" and e.is_final and e.words], calls
+
+
+def test_finals_reuse_the_words_read_early_in_the_pause():
+    """At an endpoint the words were already read when the pause began: nothing is read twice."""
+    from dgnb.local import audio
+
+    x = audio.decode(AUDIO / "preamble.wav").mono()
+    finals, calls = _segment(x)
+    endpointed = [f for f in finals if f.speech_final and f.end < x.size / 16000 - 0.5]
+    assert len(endpointed) >= 5
+    for f in endpointed:
+        read = [end for _, end in calls if end <= f.end]
+        assert f.end - 0.2 < read[-1] <= f.end - 0.1  # read 90 ms into the pause, final at 200 ms
+        assert f.end not in {end for _, end in calls}
+
+
+def test_speech_resuming_in_the_pause_is_read_again():
+    """A 150 ms pause starts an early read; speech resuming makes the final read the whole segment."""
+    from dgnb.local import audio, samples
+
+    def say(text: str) -> np.ndarray:
+        x, rate = samples.synthesize(text)
+        return audio.resample(samples._trim(x)[None, :], rate)[0]
+
+    first, second = say("the refund is on its way"), say("thank you very much")
+    gap, tail = np.zeros(int(0.15 * 16000), np.float32), np.zeros(16000, np.float32)
+    finals, calls = _segment(np.concatenate([first, gap, second, tail]))
+    # the VAD hears the first phrase a few frames longer than it lasts: the early read ends in the pause
+    # or just after it, before the second phrase's soft onset is heard
+    assert any(first.size / 16000 < end <= (first.size + gap.size) / 16000 + 0.05 for _, end in calls)
+    assert len(finals) == 1
+    text = " ".join(w["word"] for w in finals[0].words)
+    assert "way" in text and "much" in text, text

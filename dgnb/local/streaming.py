@@ -280,6 +280,7 @@ class SegmenterConfig:
     interim_every: float = 1.0
     max_segment: float = 10.0
     min_silence: float = 0.2  # webrtcvad frames are 30 ms: shorter endpointing is floored to this
+    speculate_after: float = 0.09  # silence after which the final's words are computed ahead of time
     preroll: float = 0.25
     vad_mode: int = 3
     start_window: int = 5  # speech starts when `start_voiced` of the last `start_window` frames are voiced
@@ -327,6 +328,7 @@ class ChannelSegmenter:
         self._last_word_end: float | None = None  # for UtteranceEnd
         self._words_since_ue = False
         self._emitted_until = 0.0  # end of the last word sent in a final
+        self._ahead: list | None = None  # words of the segment so far, computed early in a pause
 
     # -- helpers --------------------------------------------------------------------------
     @property
@@ -419,13 +421,15 @@ class ChannelSegmenter:
         self._voiced_flags.append((pos, voiced))
         if voiced:
             self._last_voiced = pos + FRAME
+            self._ahead = None  # speech went on: words computed in the pause are stale
         end = pos + FRAME
         silence = (end - self._last_voiced) / RATE
         threshold = max(cfg.endpointing if cfg.endpointing is not None else 0.0, cfg.min_silence)
         if silence >= threshold:
-            words = self._words(self._seg_audio_from, end)
+            # what follows the pause's first frames is silence too: words computed then still hold
+            words = self._ahead if self._ahead is not None else self._words(self._seg_audio_from, end)
             events.append(self._results(end, words, is_final=True, speech_final=cfg.endpointing is not None))
-            self._seg_start = None
+            self._seg_start, self._ahead = None, None
             self._recent = []
         elif (end - self._seg_audio_from) >= cfg.max_segment * RATE:
             cut = self._pause_cut(end)
@@ -435,6 +439,10 @@ class ChannelSegmenter:
             self._seg_start = max(self._seg_start, cut)
             self._last_interim = end
             self._voiced_flags = [(p, v) for p, v in self._voiced_flags if p >= cut]
+            self._ahead = None
+        elif self._ahead is None and silence >= cfg.speculate_after:
+            # a pause long enough to be the end: transcribe now, while the endpointing silence runs
+            self._ahead = self._words(self._seg_audio_from, end)
 
     def _pause_cut(self, end: int) -> int:
         """The middle of the longest unvoiced run in the segment's second half (else ``end``)."""
@@ -469,7 +477,7 @@ class ChannelSegmenter:
         if self._seg_start is not None:
             words = self._words(self._seg_audio_from, end)
             events.append(self._results(end, words, is_final=True, speech_final=not from_finalize and self.cfg.endpointing is not None, from_finalize=from_finalize))
-            self._seg_start = None
+            self._seg_start, self._ahead = None, None
             self._recent = []
         elif from_finalize or end > self._final_at + FRAME:
             events.append(self._results(end, [], is_final=True, from_finalize=from_finalize))
