@@ -378,3 +378,48 @@ def test_speech_resuming_in_the_pause_is_read_again():
     assert len(finals) == 1
     text = " ".join(w["word"] for w in finals[0].words)
     assert "way" in text and "much" in text, text
+
+
+# --------------------------------------------------------------------------- diarize, multichannel
+
+
+def _pcm16(x: np.ndarray) -> bytes:
+    return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def test_live_diarize_labels_the_two_voices(server):
+    """A two-voice support call streamed with diarize=true: finals carry speakers, mostly the right ones."""
+    import pandas as pd
+
+    from dgnb.demo import speaker_agreement
+    from dgnb.local import samples
+
+    talk = samples.dialogue(seed=0)
+    query = f"encoding=linear16&sample_rate={talk.sample_rate}&diarize=true&punctuate=true"
+    messages, code, _ = asyncio.run(stream(server, query, split(_pcm16(talk.samples), talk.sample_rate // 5 * 2)))
+    assert code == 1000
+    words = pd.DataFrame([w for m in finals(messages) for w in m["channel"]["alternatives"][0]["words"]])
+    assert {"speaker", "speaker_confidence"} <= set(words.columns) and words["speaker"].notna().all()
+    assert sorted(words["speaker"].unique()) == [0, 1]
+    # online labels: the first words of the second voice come before there is enough of it to cluster
+    assert speaker_agreement(talk.turns, words) >= 0.85
+
+
+def test_live_multichannel_reads_each_channel_on_its_own(server):
+    from dgnb.local import audio, samples
+
+    left = audio.decode(AUDIO / "preamble.wav").mono()[: 16000 * 5]
+    talk = samples.dialogue(seed=0)
+    right = audio.resample(talk.samples[None, :], talk.sample_rate)[0][: left.size]
+    stereo = _pcm16(np.stack([left, right], axis=1).reshape(-1))
+    query = "encoding=linear16&sample_rate=16000&channels=2&multichannel=true"
+    messages, code, _ = asyncio.run(stream(server, query, split(stereo, 6400)))
+    assert code == 1000
+    text = {i: " ".join(m["channel"]["alternatives"][0]["transcript"] for m in finals(messages)
+                        if m["channel_index"] == [i, 2]) for i in (0, 1)}
+    assert "people" in text[0] and "united" in text[0] and "calling" not in text[0], text
+    assert "calling" in text[1] and "support" in text[1] and "people" not in text[1], text
+    for i in (0, 1):  # each channel's finals tile its own stream
+        starts = [m["start"] for m in finals(messages) if m["channel_index"] == [i, 2]]
+        assert starts == sorted(starts) and starts[0] == 0.0
+    assert messages[-1]["type"] == "Metadata" and messages[-1]["channels"] == 2
