@@ -7,8 +7,8 @@ Nothing is downloaded: ``HF_HUB_OFFLINE`` is set before faster-whisper is import
 Whisper's encoder always sees a 30 s window, the audio padded with silence, and on a CPU it
 costs most of the time of a short clip. Where latency matters more than the last point of
 accuracy (live streaming, voice agents) ``quick=True`` encodes clips of up to 7 s in a 10 s
-window instead: 3-4x sooner, for about half a point more word error rate
-(``benchmarks/bench_stt_window.py`` measures both).
+window instead: a 2 s phrase reads about 4x sooner, for about half a point more word error
+rate (``benchmarks/bench_stt_window.py`` measures both).
 """
 from __future__ import annotations
 
