@@ -181,8 +181,77 @@ def test_function_call_round_trip_with_a_registered_python_function(server):
     assert "sunny" in norm(transcribe(server, b"".join(s.audio)))
 
 
+@pytest.fixture()
+def weather_service():
+    """A real HTTP function endpoint on 127.0.0.1: answers POSTs with rain, keeping what it was sent."""
+    import http.server
+    import threading
+
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append((self.headers.get("X-Api-Key"), json.loads(body)))
+            reply = json.dumps({"conditions": "rainy"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{site.server_address[1]}/weather", received
+    site.shutdown()
+
+
+def _weather_conversation(server, endpoint: dict):
+    think = {"provider": {"type": "python", "function": "weather"}, "functions": [dict(WEATHER_FN, endpoint=endpoint)]}
+
+    async def go():
+        s = await open_session(server, settings(think))
+        await s.until("SettingsApplied")
+        await s.send({"type": "InjectUserMessage", "content": "What's the weather like in London?"})
+        await s.until("AgentAudioDone")
+        await s.ws.close()
+        return s
+    return run(go())
+
+
+def test_server_side_function_calls_its_endpoint(server, weather_service):
+    url, received = weather_service
+    s = _weather_conversation(server, {"url": url, "method": "post", "headers": {"X-Api-Key": "fn-secret"}})
+    request = next(e for e in s.events if e["type"] == "FunctionCallRequest")["functions"][0]
+    assert request["client_side"] is False and json.loads(request["arguments"]) == {"location": "London"}
+    assert received == [("fn-secret", {"location": "London"})]
+    response = next(e for e in s.events if e["type"] == "FunctionCallResponse")
+    assert response["id"] == request["id"] and json.loads(response["content"]) == {"conditions": "rainy"}
+    calls = next(e for e in s.events if e["type"] == "History" and "function_calls" in e)["function_calls"]
+    assert calls[0]["client_side"] is False and json.loads(calls[0]["response"]) == {"conditions": "rainy"}
+    reply = [e["content"] for e in s.events if e["type"] == "ConversationText" and e["role"] == "assistant"]
+    assert reply == ["It is rainy in London."]
+    assert s.types().index("FunctionCallResponse") < s.types().index("AgentStartedSpeaking")
+
+
+def test_unreachable_function_endpoint_is_an_error_result_and_the_agent_goes_on(server):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s = _weather_conversation(server, {"url": f"http://127.0.0.1:{port}/weather"})
+    response = next(e for e in s.events if e["type"] == "FunctionCallResponse")
+    assert "ConnectError" in json.loads(response["content"])["error"]
+    reply = [e["content"] for e in s.events if e["type"] == "ConversationText" and e["role"] == "assistant"]
+    assert reply == ["I could not get the weather for London."]
+
+
 def test_inject_agent_message_speaks_without_thinking(server):
-    text = "Hello! I'm an agent message injected directly."
+    text = "Hello, this is a message from the agent."
 
     async def go():
         s = await open_session(server, settings())
@@ -236,6 +305,27 @@ def test_a_failing_think_function_is_a_warning_and_the_session_goes_on(server):
         return warning
     warning = run(go())
     assert warning["code"] == "THINK_REQUEST_FAILED" and "the model is offline" in warning["description"]
+
+
+def test_think_providers_in_a_list_fall_back_in_order(server):
+    """think as a list: the first provider fails, the next one answers, with its own functions."""
+    think = [{"provider": {"type": "python", "function": "broken_think"}},
+             {"provider": {"type": "python", "function": "weather"}, "functions": [WEATHER_FN]}]
+
+    async def go():
+        s = await open_session(server, settings(think))
+        await s.until("SettingsApplied")
+        await s.send({"type": "InjectUserMessage", "content": "What's the weather like in London?"})
+        await s.until("AgentAudioDone", answer=lambda call: json.dumps({"conditions": "foggy"}))
+        await s.ws.close()
+        return s
+    s = run(go())
+    warning = next(e for e in s.events if e["type"] == "Warning")
+    assert warning["code"] == "THINK_REQUEST_FAILED"
+    assert "the model is offline" in warning["description"] and "next think provider" in warning["description"]
+    reply = [e["content"] for e in s.events if e["type"] == "ConversationText" and e["role"] == "assistant"]
+    assert reply == ["It is foggy in London."]
+    assert s.types().index("Warning") < s.types().index("FunctionCallRequest")
 
 
 # ----------------------------------------------------------------------------------------- recorded order

@@ -8,8 +8,9 @@ closes), answered by ``SettingsApplied``. Then:
   (:class:`dgnb.local.streaming.ChannelSegmenter`, the same as live /v1/listen); speech onset sends
   ``UserStartedSpeaking``. ``InjectUserMessage`` gives a user turn as text.
 * **think**: a registered Python function (provider type ``python``) or the rule-based responder
-  (:mod:`dgnb.local.think`); function calls go to the client as ``FunctionCallRequest`` and come
-  back as ``FunctionCallResponse``.
+  (:mod:`dgnb.local.think`); a list of think sections falls back in order when one fails. Function
+  calls go to the client as ``FunctionCallRequest`` and come back as ``FunctionCallResponse``; a
+  function declared with an ``endpoint`` is called by the server over HTTP instead.
 * **speak**: each reply is spoken by the local TTS and streamed as binary audio in
   ``audio.output``'s encoding.
 
@@ -106,6 +107,7 @@ class AgentSession:
         self.pending_calls: dict[str, asyncio.Future] = {}
         self.conversation: list[dict] = []  # what think functions see
         self.busy = False  # a turn is being thought about or spoken
+        self.thinking: dict | None = None  # the think section answering the current turn
         self.interrupted = False
         self.user_speaking = False
         self.decoder = None
@@ -358,7 +360,21 @@ class AgentSession:
         await self.send({"type": "EndOfThought"})
         before = list(self.conversation)
         self.conversation.append({"role": "user", "content": text})
-        section = cfg.think[0]
+        for i, section in enumerate(cfg.think):  # one provider, or several: each next one is a fallback
+            try:
+                answers = await self._think(section, text, before)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("think provider %d failed: %s", i, exc, exc_info=True)
+                fallback = "; trying the next think provider" if i + 1 < len(cfg.think) else ""
+                await self.warn("THINK_REQUEST_FAILED", f"{exc}{fallback}")
+                continue
+            await self._say(answers, started=heard_at)
+            return
+
+    async def _think(self, section: dict, text: str, before: list[dict]) -> list[str]:
+        """The replies of one think section to the user's ``text`` (raises what the think function raises)."""
         provider = section["provider"]
         turn = think_mod.Turn(text=text, messages=before, prompt=section.get("prompt"),
                               functions=list(section.get("functions") or []), provider=dict(provider))
@@ -367,24 +383,20 @@ class AgentSession:
         turn._think_aloud = lambda content: asyncio.run_coroutine_threadsafe(
             self.send({"type": "AgentThinking", "content": content}), self.loop)
         fn = self.registry.find(provider.get("function")) if provider["type"] == "python" else think_mod.rule_based
+        if fn is None:
+            raise LookupError(self.registry.problem(provider.get("function")) or "no think function")
+        self.thinking = section
         try:
-            if fn is None:
-                raise LookupError(self.registry.problem(provider.get("function")) or "no think function")
             if inspect.iscoroutinefunction(fn):
                 result = await fn(turn)
             else:
                 result = await to_thread.run_sync(fn, turn)
                 if inspect.isawaitable(result):
                     result = await result
-            answers = think_mod.replies(result)
-        except asyncio.CancelledError:
-            raise
+            return think_mod.replies(result)
         except Exception as exc:
-            log.info("think function failed: %s", exc, exc_info=True)
             name = getattr(fn, "__name__", "think")
-            await self.warn("THINK_REQUEST_FAILED", f"the think function {name!r} raised {type(exc).__name__}: {exc}")
-            return
-        await self._say(answers, started=heard_at)
+            raise RuntimeError(f"the think function {name!r} raised {type(exc).__name__}: {exc}") from exc
 
     async def _say(self, answers: list[str], *, started: float | None) -> None:
         """ConversationText + History per answer, its audio, then AgentAudioDone."""
@@ -430,7 +442,7 @@ class AgentSession:
     async def _call_function(self, name: str, arguments: dict) -> str:
         cfg = self.cfg
         assert cfg is not None
-        declared = {f.get("name"): f for f in cfg.think[0].get("functions") or []}
+        declared = {f.get("name"): f for f in (self.thinking or cfg.think[0]).get("functions") or []}
         if name not in declared:
             raise ValueError(f"function {name!r} is not declared in agent.think.functions "
                              f"(declared: {', '.join(declared) or 'none'})")
