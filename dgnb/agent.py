@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from . import _loop
 from ._namespace import Namespace
 from ._stream import EventHub, SyncEventStream, event_namer, read_frames, request_id_of
-from .agent_settings import Function, Listen, Settings, Speak, Think, declare_functions, settings_dict
+from .agent_settings import Function, Listen, Settings, Speak, Think, _section, declare_functions, settings_dict
 from .errors import DgnbError
 from .live import LiveMessage
 
@@ -484,16 +484,6 @@ def _text(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must be a non-empty string")
     return value
-
-
-def _section(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_section(v) for v in value]
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"expected a settings object or dict, not {type(value).__name__}")
 
 
 def _pcm_for(source: Any, settings: Mapping[str, Any]) -> bytes:

@@ -161,11 +161,16 @@ class Listen:
 
 
 def _section(value: Any) -> Any:
+    """A settings section (or a list of them, for fallbacks) as JSON: objects with ``to_dict`` or mappings."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
         return [_section(v) for v in value]
-    return value.to_dict() if hasattr(value, "to_dict") else dict(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"expected a settings object or dict, not {type(value).__name__}")
 
 
 @dataclass
