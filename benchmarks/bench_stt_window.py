@@ -52,7 +52,6 @@ def corpus(dialogues: int = 4) -> list[tuple[np.ndarray, str]]:
 class Reading:
     wer: float
     seconds_per_clip: float
-    words: list[list[dict]]
 
 
 def measure(clips: list[tuple[np.ndarray, str]], *, quick: bool) -> Reading:
@@ -67,7 +66,7 @@ def measure(clips: list[tuple[np.ndarray, str]], *, quick: bool) -> Reading:
     elapsed = time.perf_counter() - t
     truth = " ".join(text for _, text in clips)
     said = " ".join(w["punctuated_word"] for ws in words for w in ws)
-    return Reading(word_error_rate(truth, said), elapsed / len(clips), words)
+    return Reading(word_error_rate(truth, said), elapsed / len(clips))
 
 
 def main(argv=None) -> int:

@@ -24,6 +24,7 @@ are acknowledged with ``PromptUpdated``/``SpeakUpdated``/``ThinkUpdated``/``List
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -107,7 +108,6 @@ class AgentSession:
         self.pending_calls: dict[str, asyncio.Future] = {}
         self.conversation: list[dict] = []  # what think functions see
         self.busy = False  # a turn is being thought about or spoken
-        self.thinking: dict | None = None  # the think section answering the current turn
         self.interrupted = False
         self.user_speaking = False
         self.decoder = None
@@ -378,14 +378,13 @@ class AgentSession:
         provider = section["provider"]
         turn = think_mod.Turn(text=text, messages=before, prompt=section.get("prompt"),
                               functions=list(section.get("functions") or []), provider=dict(provider))
-        turn._call = self._call_blocking
-        turn._acall = self._call_function
+        turn._call = functools.partial(self._call_blocking, section)
+        turn._acall = functools.partial(self._call_function, section)
         turn._think_aloud = lambda content: asyncio.run_coroutine_threadsafe(
             self.send({"type": "AgentThinking", "content": content}), self.loop)
         fn = self.registry.find(provider.get("function")) if provider["type"] == "python" else think_mod.rule_based
         if fn is None:
             raise LookupError(self.registry.problem(provider.get("function")) or "no think function")
-        self.thinking = section
         try:
             if inspect.iscoroutinefunction(fn):
                 result = await fn(turn)
@@ -434,15 +433,14 @@ class AgentSession:
             await self.send({"type": "AgentAudioDone"})
 
     # ------------------------------------------------------------------ function calls
-    def _call_blocking(self, name: str, arguments: dict) -> str:
+    def _call_blocking(self, section: dict, name: str, arguments: dict) -> str:
         """``Turn.call`` from a think function running in a worker thread."""
-        future = asyncio.run_coroutine_threadsafe(self._call_function(name, arguments), self.loop)
+        future = asyncio.run_coroutine_threadsafe(self._call_function(section, name, arguments), self.loop)
         return future.result()
 
-    async def _call_function(self, name: str, arguments: dict) -> str:
-        cfg = self.cfg
-        assert cfg is not None
-        declared = {f.get("name"): f for f in (self.thinking or cfg.think[0]).get("functions") or []}
+    async def _call_function(self, section: dict, name: str, arguments: dict) -> str:
+        """Call a function declared in ``section`` (the think section answering the turn)."""
+        declared = {f.get("name"): f for f in section.get("functions") or []}
         if name not in declared:
             raise ValueError(f"function {name!r} is not declared in agent.think.functions "
                              f"(declared: {', '.join(declared) or 'none'})")
