@@ -104,7 +104,7 @@ def main() -> None:
         proc, url, key = start_local(folder) if args.local else start_scripted(args.latency)
         try:
             import dgnb
-            from dgnb.batch import transcribe_many
+            from dgnb.api.batch import transcribe_many
             from deepgram import DeepgramClient
             from deepgram.environment import DeepgramClientEnvironment
 

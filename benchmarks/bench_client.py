@@ -7,7 +7,6 @@ peak RSS growth while uploading a large file, and the words DataFrame build time
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess

@@ -10,7 +10,7 @@ import random
 import statistics
 import time
 
-from dgnb.transcript import Transcript
+from dgnb.results.transcript import Transcript
 
 VOCAB = ["the", "people", "of", "united", "states", "order", "form", "more", "perfect", "union",
          "justice", "insure", "domestic", "tranquility", "provide", "common", "defense", "promote"]

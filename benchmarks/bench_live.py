@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import dgnb
-from dgnb import live as L
+from dgnb.api.listen import live as L
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "audio" / "preamble-websocket.wav"
 
@@ -39,7 +39,7 @@ def overhead(n: int = 20_000, with_widget: bool = True) -> dict:
         conn._changed = asyncio.Event()
         conn._offset = 12.5  # as after a reconnect: every timestamp is shifted
         if with_widget:
-            from dgnb.widgets import LiveTranscript
+            from dgnb.notebook.widgets import LiveTranscript
 
             LiveTranscript(conn, flush_interval=0.1)
         t0 = time.perf_counter()

@@ -25,7 +25,7 @@ AUDIO = ROOT.parent / "shared" / "fixtures" / "audio" / "preamble-websocket.wav"
 
 def wav_data(blob: bytes) -> bytes:
     """The raw samples of a WAV file."""
-    from dgnb.audio import parse_wav_header
+    from dgnb._core.audio import parse_wav_header
 
     info = parse_wav_header(blob[:4096])
     return blob[info.data_offset:info.data_offset + info.data_bytes]

@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 from dgnb.local.app import create_app
 from dgnb.local.ledger import iso
-from dgnb.local.manage import routes
-from dgnb.manage import requests_frame
+from dgnb.local.routes.manage import routes
+from dgnb.api.manage import requests_frame
 
 
 def main() -> None:

@@ -35,7 +35,9 @@ def nova3_preamble() -> str:
 
 def corpus(dialogues: int = 4) -> list[tuple[np.ndarray, str]]:
     """(16 kHz clip, true words) pairs. The preamble's phrases tile its text, so all of it goes with the first."""
-    from dgnb.local import audio, formatting, samples, stt
+    from dgnb.local.wire import audio
+    from dgnb.local.text import formatting
+    from dgnb.local.models import samples, stt
 
     x = audio.decode(FIXTURES / "audio" / "preamble.wav").mono()
     phrases = formatting.utterances(stt.get_recognizer().transcribe(x), utt_split=0.25)
@@ -56,8 +58,8 @@ class Reading:
 
 def measure(clips: list[tuple[np.ndarray, str]], *, quick: bool) -> Reading:
     """Read every clip; word error rate of all the clips' words against all the true words."""
-    from dgnb.demo import word_error_rate
-    from dgnb.local import stt
+    from dgnb.notebook.demo import word_error_rate
+    from dgnb.local.models import stt
 
     rec = stt.get_recognizer()
     rec.transcribe(clips[0][0], quick=quick)  # warm-up

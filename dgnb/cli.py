@@ -11,7 +11,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"dgnb serve needs the local engine extras: pip install 'dgnb[local]' ({exc.name} missing)", file=sys.stderr)
         return 2
-    from .local.errors import EngineError
+    from .local.wire.errors import EngineError
 
     try:
         run(host=args.host, port=args.port, data_dir=args.data_dir, model=args.model,
@@ -28,7 +28,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import run
+    from .notebook.demo import run
 
     try:
         run(args.out)

@@ -1,4 +1,4 @@
-"""The voice agent client (dgnb.agent) against the real local engine, started in-process with
+"""The voice agent client (dgnb.api.agent) against the real local engine, started in-process with
 Python think functions registered through ``start_in_background(think=...)``."""
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 
 import dgnb
 from conftest import RESPONSES
-from dgnb.agent import Agent, AgentError, Function, Settings, Speak, Think
-from dgnb.agent_settings import settings_dict
+from dgnb.api.agent import Agent, AgentError, Function, Settings, Speak, Think
+from dgnb.api.agent_settings import settings_dict
 
 from agent_thinkers import two_replies, weather_think
 
@@ -118,7 +118,7 @@ def test_a_failing_function_becomes_an_error_result_and_the_session_goes_on(clie
 
 
 def test_spoken_audio_conversation_events_and_iteration(client):
-    from dgnb.local import samples
+    from dgnb.local.models import samples
 
     x, sr = samples.synthesize("Hello, can you hear me?", "customer")
     x = x * 0.8 + np.random.default_rng(0).normal(0, 3e-4, x.shape)
@@ -183,8 +183,8 @@ def test_refused_handshake_is_an_api_error(engine):
     assert info.value.status_code == 401 and "not-a-key" not in str(info.value)
 
 
-def test_keepalive_keeps_an_idle_conversation_open(client, monkeypatch):
-    monkeypatch.setenv("DGNB_AGENT_IDLE_TIMEOUT", "1.0")
+def test_keepalive_keeps_an_idle_conversation_open(engine, client, monkeypatch):
+    monkeypatch.setattr(engine.app.state.engine.settings, "agent_idle_timeout", 1.0)
     kept = Agent(client).connect(voice_settings(Think("rule_based")), keepalive=0.3)
     idle = Agent(client).connect(voice_settings(Think("rule_based")), keepalive=False)
     try:
@@ -205,7 +205,7 @@ def test_unknown_event_names_are_refused(client):
 
 
 def test_agent_view_follows_the_conversation_and_forwards_audio(client):
-    from dgnb.widgets.agent_view import AgentView
+    from dgnb.notebook.widgets.agent_view import AgentView
 
     with Agent(client).connect(voice_settings(Think("rule_based"))) as conn:
         view = conn.view()

@@ -13,7 +13,7 @@ from browser import cell_output, chromium, jupyter_lab, open_notebook, requires_
 pytestmark = requires_browser
 
 CELLS = [
-    "import dgnb\nfrom dgnb.agent import Settings, Speak, Think\ndg = dgnb.Client()\n"
+    "import dgnb\nfrom dgnb.api.agent import Settings, Speak, Think\ndg = dgnb.Client()\n"
     "conn = dg.agent.connect(Settings(think=Think('rule_based'), speak=Speak('aura-2-orion-en')))\n"
     "view = conn.view()\nview",
     "conn.inject_user_message('Hello there')\nconn.wait_for('AgentAudioDone', timeout=60)\n"

@@ -64,7 +64,7 @@ def requests_for(local_server, path: Path) -> int:
 
 
 def test_forty_files_three_corrupt_interrupted_then_resumed(dg, folder, local_server, tmp_path):
-    from dgnb.batch import transcribe_many
+    from dgnb.api.batch import transcribe_many
 
     cache = tmp_path / "cache"
     finished: list = []
@@ -117,7 +117,7 @@ def test_forty_files_three_corrupt_interrupted_then_resumed(dg, folder, local_se
 
 
 def test_missing_files_urls_and_bytes_are_rows_not_exceptions(dg, folder, tmp_path):
-    from dgnb.batch import transcribe_many
+    from dgnb.api.batch import transcribe_many
 
     audio = (folder / "clip03.wav").read_bytes()
     df = transcribe_many(dg, [folder / "nope.wav", str(tmp_path / "none-*.wav"), audio], cache=tmp_path / "c",
@@ -128,7 +128,7 @@ def test_missing_files_urls_and_bytes_are_rows_not_exceptions(dg, folder, tmp_pa
 
 
 def test_async_client(local_server, folder, tmp_path):
-    from dgnb.batch import atranscribe_many
+    from dgnb.api.batch import atranscribe_many
 
     async def main():
         async with dgnb.AsyncClient(api_key=local_server.api_key, url=local_server.url) as adg:
@@ -140,7 +140,7 @@ def test_async_client(local_server, folder, tmp_path):
 
 
 def test_bad_arguments_fail_before_any_request(dg, folder):
-    from dgnb.batch import transcribe_many
+    from dgnb.api.batch import transcribe_many
 
     with pytest.raises(ValueError, match="did you mean 'diarize'"):
         transcribe_many(dg, [folder / "clip00.wav"], diarise=True)

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from dgnb import cache
-from dgnb.cache import ResponseCache, cache_key
+from dgnb._core import cache
+from dgnb._core.cache import ResponseCache, cache_key
 
 RESPONSE = {"metadata": {"request_id": "r1", "duration": 1.5}, "results": {"channels": []}}
 

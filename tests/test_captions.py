@@ -37,7 +37,7 @@ def theirs(response: dict, kind: str, **kw) -> str:
 def local_transcript(local_server):
     """A diarized local-engine transcript of the two-voice sample dialogue, with utterances."""
     import dgnb
-    from dgnb.local.samples import dialogue
+    from dgnb.local.models.samples import dialogue
 
     with dgnb.Client(api_key=local_server.api_key, url=local_server.url) as dg:
         return dg.transcribe(dialogue().wav_bytes, diarize=True, utterances=True, punctuate=True)

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from dgnb.demo import speaker_agreement, word_error_rate
+from dgnb.notebook.demo import speaker_agreement, word_error_rate
 
 
 def clean_env(tmp_path) -> dict:

@@ -18,7 +18,8 @@ def test_mkdocs_build_strict(tmp_path):
     site = tmp_path / "site"
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
                            str(ROOT / "mkdocs.yml"), "--site-dir", str(site)],
-                          cwd=tmp_path,  # mkdocs-jupyter keeps a .cache/ in the working directory capture_output=True, text=True, timeout=590,
+                          cwd=tmp_path,  # mkdocs-jupyter keeps a .cache/ in the working directory
+                          capture_output=True, text=True, timeout=590,
                           env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     # the pages the site promises, rendered

@@ -1,4 +1,4 @@
-"""dgnb.frames: generic JSON records -> typed DataFrame."""
+"""dgnb.results.frames: generic JSON records -> typed DataFrame."""
 from __future__ import annotations
 
 import doctest
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED
-from dgnb import frames
-from dgnb.frames import column, empty, frame
+from dgnb.results import frames
+from dgnb.results.frames import column, empty, frame
 
 SPEC = {"id": "string", "start": "float64", "count": "Int64", "ok": "boolean", "when": "datetime",
         "kind": "category", "tags": "object", "n": "int64"}

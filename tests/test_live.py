@@ -1,4 +1,4 @@
-"""Live streaming client (dgnb.live) against the real local engine (``dgnb serve`` subprocess).
+"""Live streaming client (dgnb.api.listen.live) against the real local engine (``dgnb serve`` subprocess).
 
 Covers: raw mulaw and decoded linear16 streams (interims, finals, events, iteration, Transcript vs a
 pre-recorded request), handshake errors as ApiError (sync and async), reconnect through a
@@ -22,7 +22,7 @@ import jiwer
 import pytest
 
 import dgnb
-from dgnb import live as L
+from dgnb.api.listen import live as L
 from local_server import start_server, stop_server
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "audio"

@@ -11,8 +11,8 @@ import pytest
 from nbclient import NotebookClient
 
 import dgnb
-from dgnb import live as L
-from dgnb.widgets import LiveTranscript
+from dgnb.api.listen import live as L
+from dgnb.notebook.widgets import LiveTranscript
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT.parent / "shared" / "fixtures" / "audio"

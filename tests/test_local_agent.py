@@ -54,8 +54,8 @@ def settings(think=None, **agent) -> dict:
 
 def speech(text: str) -> bytes:
     """``text`` spoken by espeak as 16 kHz linear16, with a little noise and 1.5 s of trailing silence."""
-    from dgnb.local import samples
-    from dgnb.local.audio import resample
+    from dgnb.local.models import samples
+    from dgnb.local.wire.audio import resample
 
     x, sr = samples.synthesize(text, "customer")
     x = resample(np.asarray(x, np.float32), sr, RATE) * 0.8

@@ -1,4 +1,4 @@
-"""dgnb.local.audio and dgnb.local.stt: real decoding through PyAV, real recognition with Whisper tiny.en."""
+"""dgnb.local.wire.audio and dgnb.local.models.stt: real decoding through PyAV, real recognition with Whisper tiny.en."""
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import AUDIO
-from dgnb.local import audio as A
-from dgnb.local.errors import EngineError
+from dgnb.local.wire import audio as A
+from dgnb.local.wire.errors import EngineError
 from local_server import make_two_channel_wav
 
 PREAMBLE = AUDIO / "preamble.wav"
@@ -182,7 +182,7 @@ def test_video_without_audio_track(tmp_path):
 
 @pytest.fixture(scope="module")
 def recognizer():
-    from dgnb.local.stt import get_recognizer
+    from dgnb.local.models.stt import get_recognizer
 
     return get_recognizer()
 
@@ -192,7 +192,7 @@ def test_recognizer_names_the_real_model(recognizer):
     import uuid
 
     assert str(uuid.UUID(recognizer.model_uuid)) == recognizer.model_uuid
-    from dgnb.local.stt import get_recognizer
+    from dgnb.local.models.stt import get_recognizer
 
     assert get_recognizer() is recognizer  # loaded once per process
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from conftest import AUDIO
 
-from dgnb.local.diarize import diarize, segment_speakers, speech_segments
-from dgnb.local.samples import dialogue
+from dgnb.local.models.diarize import diarize, segment_speakers, speech_segments
+from dgnb.local.models.samples import dialogue
 
 
 def load16k(path) -> np.ndarray:
@@ -79,7 +79,7 @@ def test_speech_segments_find_the_turns(dlg):
 
 
 def test_words_from_the_real_recognizer_get_the_right_speaker(dlg):
-    from dgnb.local.stt import get_recognizer
+    from dgnb.local.models.stt import get_recognizer
 
     d, x = dlg
     words = get_recognizer().transcribe(x)

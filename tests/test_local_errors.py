@@ -179,7 +179,7 @@ def test_bearer_tokens_and_extra_keys(small_server):
     assert p.key_id == key_id and not p.has("admin")
     assert secret not in repr(p) and small_server.api_key not in repr(small_server)
     # the usage of both requests landed in the ledger
-    rows = ledger.requests(admin.project_id)
+    rows = ledger.query_requests(admin.project_id)
     assert any(row["status"] == 200 and row["duration"] > 0 for row in rows)
     assert any(row["status"] == 413 for row in rows)
 

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from dgnb.local import formatting as F
+from dgnb.local.text import formatting as F
 
 
 def W(spec, speaker=None, t0=0.0, gap_after=None):

@@ -1,7 +1,7 @@
 """Text intelligence on word lists: real VADER/YAKE computations and the documented heuristics."""
 import pytest
 
-from dgnb.local.intelligence import entities, intents, label_for, sentiment, summarize, topics, words_from_text
+from dgnb.local.models.intelligence import entities, intents, label_for, sentiment, summarize, topics, words_from_text
 
 
 def test_sentiment_signs_and_deepgram_shape():

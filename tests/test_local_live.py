@@ -19,7 +19,7 @@ import websockets
 from conftest import AUDIO, RESPONSES
 from local_server import start_server, stop_server
 
-from dgnb.audio import parse_wav_header
+from dgnb._core.audio import parse_wav_header
 
 PREAMBLE = (
     "We, the people of the United States, in order to form a more perfect union, establish justice, "
@@ -313,7 +313,8 @@ def test_official_sdk_parses_our_results(server):
 
 
 def test_stream_resampler_matches_one_shot_resampling():
-    from dgnb.local import audio, streaming
+    from dgnb.local.wire import audio
+    from dgnb.local.models import streaming
 
     x = np.random.default_rng(1).standard_normal((2, 22050)).astype(np.float32) * 0.1
     for rate in (8000, 22050, 44100):
@@ -333,7 +334,7 @@ def _segment(x: np.ndarray) -> tuple[list, list]:
 
     Returns (finals with words, (start, end) of every clip transcribed).
     """
-    from dgnb.local import streaming, stt
+    from dgnb.local.models import streaming, stt
 
     rec, calls = stt.get_recognizer(), []
 
@@ -349,7 +350,7 @@ def _segment(x: np.ndarray) -> tuple[list, list]:
 
 def test_finals_reuse_the_words_read_early_in_the_pause():
     """At an endpoint the words were already read when the pause began: nothing is read twice."""
-    from dgnb.local import audio
+    from dgnb.local.wire import audio
 
     x = audio.decode(AUDIO / "preamble.wav").mono()
     finals, calls = _segment(x)
@@ -363,7 +364,8 @@ def test_finals_reuse_the_words_read_early_in_the_pause():
 
 def test_speech_resuming_in_the_pause_is_read_again():
     """A 150 ms pause starts an early read; speech resuming makes the final read the whole segment."""
-    from dgnb.local import audio, samples
+    from dgnb.local.wire import audio
+    from dgnb.local.models import samples
 
     def say(text: str) -> np.ndarray:
         x, rate = samples.synthesize(text)
@@ -391,8 +393,8 @@ def test_live_diarize_labels_the_two_voices(server):
     """A two-voice support call streamed with diarize=true: finals carry speakers, mostly the right ones."""
     import pandas as pd
 
-    from dgnb.demo import speaker_agreement
-    from dgnb.local import samples
+    from dgnb.notebook.demo import speaker_agreement
+    from dgnb.local.models import samples
 
     talk = samples.dialogue(seed=0)
     query = f"encoding=linear16&sample_rate={talk.sample_rate}&diarize=true&punctuate=true"
@@ -406,7 +408,8 @@ def test_live_diarize_labels_the_two_voices(server):
 
 
 def test_live_multichannel_reads_each_channel_on_its_own(server):
-    from dgnb.local import audio, samples
+    from dgnb.local.wire import audio
+    from dgnb.local.models import samples
 
     left = audio.decode(AUDIO / "preamble.wav").mono()[: 16000 * 5]
     talk = samples.dialogue(seed=0)

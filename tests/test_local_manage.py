@@ -17,7 +17,7 @@ from conftest import SHARED
 from manage_server import short_clip, start
 
 from dgnb.local.ledger import PRICES
-from dgnb.local.manage import BILLING_GROUPINGS, USAGE_GROUPINGS
+from dgnb.local.routes.manage import BILLING_GROUPINGS, USAGE_GROUPINGS
 
 EXAMPLES = json.loads((SHARED / "reference" / "deepgram-api-examples.json").read_text())
 

@@ -5,7 +5,7 @@ import wave
 import numpy as np
 import pytest
 
-from dgnb.local.samples import DEFAULT_LINES, dialogue, synthesize
+from dgnb.local.models.samples import DEFAULT_LINES, dialogue, synthesize
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
-from dgnb.local import tts
+from dgnb.local.models import tts
 
 PARAGRAPH = ("The weather today is sunny and warm. Many people are walking in the park with their dogs. "
              "Later this evening, we will cook dinner for our friends and family.")
@@ -99,7 +99,7 @@ def test_every_format_decodes_to_stated_rate_and_length(local_server, reference_
     from pydub import AudioSegment
 
     if container == "none":  # raw bytes: the client's SpeechAudio knows how pydub must read them
-        from dgnb.speech_audio import SpeechAudio
+        from dgnb.results.speech_audio import SpeechAudio
 
         seg = SpeechAudio(r.content, encoding=encoding, container="none", sample_rate=fmt.sample_rate).to_pydub()
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dgnb.local import stt
+from dgnb.local.models import stt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import bench_stt_window  # noqa: E402  (its corpus and measurement, on a smaller corpus)

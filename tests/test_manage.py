@@ -14,9 +14,9 @@ import pytest
 from manage_server import short_clip, start
 
 import dgnb
-from dgnb.auth import Auth
-from dgnb.manage import Manage, check_dates
-from dgnb.selfhosted import SelfHosted
+from dgnb.api.auth import Auth
+from dgnb.api.manage import Manage, check_dates
+from dgnb.api.selfhosted import SelfHosted
 
 
 @pytest.fixture(scope="module")

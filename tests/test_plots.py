@@ -172,7 +172,7 @@ def test_live_fixtures_plot_with_messages_not_crashes(path):
 
 def test_local_engine_transcript(local_server):
     import dgnb
-    from dgnb.local.samples import dialogue
+    from dgnb.local.models.samples import dialogue
 
     with dgnb.Client(api_key=local_server.api_key, url=local_server.url) as dg:
         t = dg.transcribe(dialogue().wav_bytes, diarize=True, sentiment=True, utterances=True, punctuate=True)

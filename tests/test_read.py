@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import dgnb
-from dgnb.analysis import TextAnalysis
-from dgnb.read import Read
+from dgnb.results.analysis import TextAnalysis
+from dgnb.api.read import Read
 
 TEXT = ("I was charged twice for my subscription and I want a refund. "
         "The billing team never answered my emails, which is terrible. "

@@ -12,8 +12,8 @@ from manage_server import short_clip, start
 
 import dgnb
 from dgnb.local.ledger import iso
-from dgnb.manage import Manage
-from dgnb.reports import UsageReport, usage_report
+from dgnb.api.manage import Manage
+from dgnb.notebook.reports import UsageReport, usage_report
 
 matplotlib.use("Agg")
 

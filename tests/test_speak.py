@@ -9,8 +9,8 @@ import threading
 import pytest
 
 import dgnb
-from dgnb.speak import AsyncSpeakLive, AudioData, Close, Flushed, Metadata, Open, Speak, SpeakLive, SpeakProtocol
-from dgnb.speech_audio import SpeechAudio
+from dgnb.api.speak import AsyncSpeakLive, AudioData, Close, Flushed, Metadata, Open, Speak, SpeakLive, SpeakProtocol
+from dgnb.results.speech_audio import SpeechAudio
 
 TEXT = "The quick brown fox jumps over the lazy dog. It was a sunny afternoon."
 

@@ -1,4 +1,4 @@
-"""dgnb.transcript.Transcript on real Deepgram replies (../shared/fixtures) and documented shapes."""
+"""dgnb.results.transcript.Transcript on real Deepgram replies (../shared/fixtures) and documented shapes."""
 from __future__ import annotations
 
 import copy
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from conftest import RESPONSES, SHARED
-from dgnb import transcript as transcript_module
-from dgnb.transcript import Transcript
+from dgnb.results import transcript as transcript_module
+from dgnb.results.transcript import Transcript
 
 REST = sorted((RESPONSES / "listen-rest").glob("*-response.json"))
 LIVE = sorted((RESPONSES / "listen-websocket").glob("*-response.json"))
@@ -394,7 +394,7 @@ def test_repr():
 
 # --- module hygiene -----------------------------------------------------------------------------
 def test_import_stays_light():
-    code = ("import sys, dgnb.transcript; heavy = [m for m in ('matplotlib', 'ipywidgets', 'pydub') "
+    code = ("import sys, dgnb.results.transcript; heavy = [m for m in ('matplotlib', 'ipywidgets', 'pydub') "
             "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parent.parent)

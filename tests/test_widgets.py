@@ -10,7 +10,7 @@ import pytest
 
 import dgnb
 from conftest import AUDIO, RESPONSES
-from dgnb.widgets import Player, Recorder
+from dgnb.notebook.widgets import Player, Recorder
 
 PREAMBLE = next((RESPONSES / "listen-rest").glob("b00dc*-response.json"))
 

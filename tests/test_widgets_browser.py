@@ -12,12 +12,12 @@ import pytest
 from browser import chromium, cell_output, jupyter_lab, open_notebook, requires_browser, run_cell, screenshot
 from conftest import AUDIO, RESPONSES
 
-from dgnb.demo import word_error_rate
+from dgnb.notebook.demo import word_error_rate
 
 pytestmark = requires_browser
 
 PLAYER_CELLS = [
-    "import dgnb\nfrom dgnb.local.samples import dialogue\ndg = dgnb.Client()\nwav = dialogue().wav_bytes\n"
+    "import dgnb\nfrom dgnb.local.models.samples import dialogue\ndg = dgnb.Client()\nwav = dialogue().wav_bytes\n"
     "t = dg.transcribe(wav, diarize=True, punctuate=True, utterances=True)\np = t.player(wav)\np",
     "print('TIME', round(p.time, 2), 'SPEAKERS', t.speakers)",
 ]
@@ -60,7 +60,7 @@ def browser(lab, fake_mic, tmp_path):
 
 
 def test_player_highlights_while_playing_and_seeks_on_click(lab, browser):
-    from dgnb._style import speaker_colour
+    from dgnb.results.style import speaker_colour
 
     page = open_notebook(browser.new_page(), lab, "player.ipynb")
     try:

@@ -11,13 +11,12 @@ from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from .errors import INSUFFICIENT_PERMISSIONS, INVALID_AUTH, default_code, error_response
+from .wire.errors import INSUFFICIENT_PERMISSIONS, INVALID_AUTH, default_code, error_response
 from .ledger import ADMIN_KEY_FILE, Ledger
-from .stt import get_recognizer
+from .settings import EngineSettings
+from .models.stt import get_recognizer
 
 log = logging.getLogger("dgnb.local")
-DEFAULT_MAX_UPLOAD = 2 * 1024 ** 3  # 2 GB, Deepgram's limit for pre-recorded audio
-DEFAULT_URL_TIMEOUT = 120.0
 #: Paths that use the API (billed), needing the ``usage:write`` permission.
 USAGE_PATHS = frozenset({"/v1/listen", "/v1/speak", "/v1/read", "/v1/agent/converse"})
 
@@ -42,10 +41,17 @@ class Engine:
         self.ledger = Ledger(self.data_dir)
         self.recognizer = get_recognizer(model)
         self.model = model
-        self.max_upload_bytes = int(max_upload_bytes or os.environ.get("DGNB_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD)
-        self.url_timeout = float(url_timeout or os.environ.get("DGNB_URL_TIMEOUT") or DEFAULT_URL_TIMEOUT)
+        self.settings = EngineSettings.from_env(max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)
         self.tmp_dir = self.data_dir / "tmp"
         self.tmp_dir.mkdir(exist_ok=True)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.settings.max_upload_bytes
+
+    @property
+    def url_timeout(self) -> float:
+        return self.settings.url_timeout
 
     @property
     def api_key(self) -> str | None:
@@ -112,13 +118,13 @@ async def _server_error(request: Request, exc: Exception):
 
 
 async def _listen_ws(websocket: WebSocket) -> None:
-    from .live import listen_websocket
+    from .routes.live import listen_websocket
 
     await listen_websocket(websocket)
 
 
 async def _listen_http(request: Request):
-    from .listen_rest import listen_rest
+    from .routes.listen import listen_rest
 
     return await listen_rest(request)
 
@@ -126,16 +132,16 @@ async def _listen_http(request: Request):
 def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int | None = None,
                url_timeout: float | None = None, think=None) -> Starlette:
     """The engine's Starlette app; ``app.state.engine`` holds the ledger and the loaded model.
-    ``think``: Python think functions for the voice agent (see :mod:`dgnb.local.think`)."""
+    ``think``: Python think functions for the voice agent (see :mod:`dgnb.local.models.think`)."""
     engine = Engine(data_dir, model, max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)
     routes = [
         Route("/v1/listen", _listen_http, methods=["POST"]),
         WebSocketRoute("/v1/listen", _listen_ws),
     ]
-    from . import manage, read, speak
+    from .routes import manage, read, speak
 
     routes += speak.routes() + read.routes() + manage.routes()
-    from . import agent
+    from .routes import agent
 
     routes += agent.routes()
     from starlette.middleware import Middleware

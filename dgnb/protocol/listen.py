@@ -1,0 +1,30 @@
+"""Query options of ``/v1/listen`` (pre-recorded and live).
+
+>>> from dgnb.protocol.listen import LISTEN_OPTIONS, LIVE_OPTIONS
+>>> "diarize" in LISTEN_OPTIONS, "interim_results" in LISTEN_OPTIONS, "interim_results" in LIVE_OPTIONS
+(True, False, True)
+"""
+from __future__ import annotations
+
+#: Every /v1/listen query option of Deepgram's pre-recorded API.
+LISTEN_OPTIONS = frozenset({
+    "callback", "callback_method", "custom_intent", "custom_intent_mode", "custom_topic", "custom_topic_mode",
+    "detect_entities", "detect_language", "diarize", "diarize_model", "dictation", "encoding", "extra",
+    "filler_words", "intents", "keyterm", "keywords", "language", "measurements", "mip_opt_out", "model",
+    "multichannel", "numerals", "paragraphs", "profanity_filter", "punctuate", "redact", "replace", "search",
+    "sentiment", "smart_format", "summarize", "tag", "topics", "utt_split", "utterances", "version",
+    # accepted by the API though not in every reference
+    "sample_rate", "channels", "alternatives", "detect_topics", "diarize_version", "ner", "tier",
+})
+
+#: Options that only a live stream takes.
+LIVE_ONLY_OPTIONS = frozenset({"interim_results", "endpointing", "utterance_end_ms", "vad_events", "no_delay"})
+
+#: Every query option of the live ``/v1/listen`` WebSocket.
+LIVE_OPTIONS = LISTEN_OPTIONS | LIVE_ONLY_OPTIONS
+
+#: Text messages a client sends on a live stream.
+LIVE_CONTROL_MESSAGES = ("KeepAlive", "Finalize", "CloseStream", "Configure")
+
+#: Message types a live stream answers with.
+LIVE_SERVER_MESSAGES = ("Results", "SpeechStarted", "UtteranceEnd", "Metadata", "Error", "Warning")

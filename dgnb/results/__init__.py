@@ -1,0 +1,1 @@
+"""dgnb.results."""
