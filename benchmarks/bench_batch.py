@@ -21,10 +21,12 @@ import time
 import wave
 from pathlib import Path
 
+from recorded import AUDIO, RESPONSES
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESPONSE = next((ROOT.parent / "shared/fixtures/responses/listen-rest").glob("b00dc*-response.json"))
-PREAMBLE = ROOT.parent / "shared/fixtures/audio/preamble.wav"
+RESPONSE = next((RESPONSES / "listen-rest").glob("b00dc*-response.json"))
+PREAMBLE = AUDIO / "preamble.wav"
 
 SERVER = textwrap.dedent(
     """

@@ -16,8 +16,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from recorded import RESPONSES
+
 ROOT = Path(__file__).resolve().parent.parent
-RESPONSE = next((ROOT.parent / "shared/fixtures/responses/listen-rest").glob("b00dc*-response.json"))
+RESPONSE = next((RESPONSES / "listen-rest").glob("b00dc*-response.json"))
 
 SERVER = textwrap.dedent(
     """

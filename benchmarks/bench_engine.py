@@ -16,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from recorded import AUDIO
+
 import httpx
 
 HERE = Path(__file__).resolve().parent
-AUDIO = HERE.parent.parent / "shared" / "fixtures" / "audio"
 FILES = ["preamble.wav", "CallCenterPhoneCall.mp3"]
 
 

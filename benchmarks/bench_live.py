@@ -17,10 +17,12 @@ import statistics
 import time
 from pathlib import Path
 
+from recorded import AUDIO as RECORDED_AUDIO
+
 import dgnb
 from dgnb.api.listen import live as L
 
-AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "audio" / "preamble-websocket.wav"
+AUDIO = RECORDED_AUDIO / "preamble-websocket.wav"
 
 
 def overhead(n: int = 20_000, with_widget: bool = True) -> dict:

@@ -18,9 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from recorded import AUDIO as RECORDED_AUDIO
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-AUDIO = ROOT.parent / "shared" / "fixtures" / "audio" / "preamble-websocket.wav"
+AUDIO = RECORDED_AUDIO / "preamble-websocket.wav"
 
 
 def wav_data(blob: bytes) -> bytes:

@@ -34,6 +34,7 @@ RESULTS = ROOT / "test-results"  #: screenshots, kept by CI as artifacts
 NOTEBOOK = ".jp-NotebookPanel:visible"  #: the notebook in front (Lab may restore others behind it)
 
 requires_browser = [
+    pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
     pytest.mark.skipif(shutil.which("jupyter-lab") is None, reason="jupyterlab is not installed"),
 ]

@@ -1,30 +1,45 @@
-"""Shared test fixtures, and where the recorded Deepgram replies and real audio are.
+"""Shared test fixtures, and the one way tests find the recorded Deepgram replies and real audio.
 
-They live beside the project, in ``../shared`` (``fixtures/`` and ``reference/``), or wherever
-``DGNB_SHARED`` points. Tests that need them are marked ``recorded`` (whole modules by
-``pytestmark``); without the folder those skip with one line saying how to get it, and under
+``DGNB_FIXTURES`` if set, else ``../shared/fixtures`` beside the repository; the REST reference
+(``reference/``) is read beside it. Tests that need them carry the ``recorded`` marker (whole modules
+by ``pytestmark``); without the folder those skip with one line saying how to get it, and under
 ``CI=true`` the run fails instead, so CI never passes by skipping.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("DGNB_SHARED") or ROOT.parent / "shared").expanduser().resolve()
-FIXTURES = SHARED / "fixtures"
+FIXTURES = Path(os.environ.get("DGNB_FIXTURES") or ROOT.parent / "shared" / "fixtures").expanduser().resolve()
 AUDIO = FIXTURES / "audio"
 RESPONSES = FIXTURES / "responses"
-PRESENT = (FIXTURES / "audio").is_dir() and (SHARED / "reference").is_dir()
-MISSING = (f"the recorded fixtures are not at {SHARED} (it needs fixtures/ and reference/): "
-           "put the project's shared folder beside the repository or set DGNB_SHARED to it")
+REFERENCE = FIXTURES.parent / "reference"
+PRESENT = AUDIO.is_dir() and RESPONSES.is_dir() and REFERENCE.is_dir()
+MISSING = (f"the recorded Deepgram fixtures are not at {FIXTURES} (with reference/ beside it): clone the "
+           "repository beside the project's shared/ folder, or set DGNB_FIXTURES to its fixtures/ folder")
+
+#: Mark a test (or a module, as ``pytestmark``) that reads the recorded fixtures.
+recorded = pytest.mark.recorded
 
 
 def first(pattern: str, folder: Path = RESPONSES) -> Path:
     """The first recorded file matching ``pattern`` (a path that does not exist when they are absent)."""
     return next(iter(sorted(folder.glob(pattern))), folder / pattern)
+
+
+def recorded_json(pattern: str, folder: Path = RESPONSES):
+    """The first recorded JSON file matching ``pattern``, parsed; ``{}`` when the fixtures are absent
+    (for module-level constants: the tests that use them are ``recorded`` and skip)."""
+    return json.loads(first(pattern, folder).read_text()) if PRESENT else {}
+
+
+def recorded_bytes(path: Path) -> bytes:
+    """A recorded file's bytes; ``b""`` when the fixtures are absent (for module-level constants)."""
+    return path.read_bytes() if PRESENT else b""
 
 
 def pytest_configure(config: pytest.Config) -> None:

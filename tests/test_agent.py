@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import dgnb
-from conftest import RESPONSES
+from conftest import RESPONSES, recorded
 from dgnb.api.agent import Agent, AgentError, Function, Settings, Speak, Think
 from dgnb.api.agent_settings import settings_dict
 
@@ -50,6 +50,7 @@ def voice_settings(think: Think, **kw) -> Settings:
     return Settings(think=think, speak=Speak("aura-2-orion-en"), input_sample_rate=16000, output_sample_rate=16000, **kw)
 
 
+@recorded
 def test_settings_helpers_write_deepgrams_json():
     config = json.loads((RESPONSES / "agent" / "function_call_conversation-ac8ed698-config.json").read_text())
     want = config["agent_config"]

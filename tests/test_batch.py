@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import dgnb
-from conftest import AUDIO
+from conftest import AUDIO, recorded
 
 N_GOOD = 37
 
@@ -63,6 +63,8 @@ def requests_for(local_server, path: Path) -> int:
         db.close()
 
 
+@pytest.mark.slow
+@recorded
 def test_forty_files_three_corrupt_interrupted_then_resumed(dg, folder, local_server, tmp_path):
     from dgnb.api.batch import transcribe_many
 
@@ -116,6 +118,7 @@ def test_forty_files_three_corrupt_interrupted_then_resumed(dg, folder, local_se
     assert uncached.status.tolist() == ["ok"] and requests_for(local_server, folder / "clip00.wav") == before + 1
 
 
+@recorded
 def test_missing_files_urls_and_bytes_are_rows_not_exceptions(dg, folder, tmp_path):
     from dgnb.api.batch import transcribe_many
 
@@ -127,6 +130,7 @@ def test_missing_files_urls_and_bytes_are_rows_not_exceptions(dg, folder, tmp_pa
     assert df.source[2] == f"<{len(audio):,} bytes>" and df.transcript[2].transcript
 
 
+@recorded
 def test_async_client(local_server, folder, tmp_path):
     from dgnb.api.batch import atranscribe_many
 
@@ -139,6 +143,7 @@ def test_async_client(local_server, folder, tmp_path):
     assert df.status.tolist() == ["ok", "ok"] and all(t.words.shape[0] > 0 for t in df.transcript)
 
 
+@recorded
 def test_bad_arguments_fail_before_any_request(dg, folder):
     from dgnb.api.batch import transcribe_many
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import RESPONSES
+from conftest import RESPONSES, recorded
 from dgnb import Transcript, captions
 
 deepgram_captions = pytest.importorskip("deepgram_captions")
@@ -45,6 +45,7 @@ def local_transcript(local_server):
 
 @pytest.mark.parametrize("path", LISTEN_FIXTURES, ids=lambda p: p.parent.name + "/" + p.name[:8])
 @pytest.mark.parametrize("kind", ["webvtt", "srt"])
+@recorded
 def test_fixture_cues_equal_deepgram_captions(path, kind):
     response = response_dict(path)
     try:
@@ -59,6 +60,7 @@ def test_fixture_cues_equal_deepgram_captions(path, kind):
 
 
 @pytest.mark.parametrize("line_length", [3, 10])
+@recorded
 def test_line_length_matches_and_transcript_methods(line_length):
     response = response_dict(LISTEN_FIXTURES[0])
     t = Transcript.from_response(response)
@@ -78,6 +80,7 @@ def test_local_engine_diarized_utterances_match(local_transcript):
     assert "[speaker 0]" in srt and "[speaker 1]" in srt
 
 
+@recorded
 def test_diarized_words_without_utterances_break_at_speaker_changes():
     response = response_dict(LISTEN_FIXTURES[0])
     words = response["results"]["channels"][0]["alternatives"][0]["words"]
@@ -92,6 +95,7 @@ def test_diarized_words_without_utterances_break_at_speaker_changes():
     assert "<v " not in no_labels and parse(no_labels)[0][2] == parse(captions.webvtt(response))[0][2][13:]
 
 
+@recorded
 def test_times_past_24_hours_keep_counting():
     response = response_dict(LISTEN_FIXTURES[0])
     for w in response["results"]["channels"][0]["alternatives"][0]["words"]:
@@ -103,6 +107,7 @@ def test_times_past_24_hours_keep_counting():
     assert [c[0][2:] for c in mine] == [c[0][2:] for c in reference]
 
 
+@recorded
 def test_two_line_cues():
     response = response_dict(LISTEN_FIXTURES[0])
     found = captions.cues(response, line_length=5, lines=2)
@@ -112,6 +117,7 @@ def test_two_line_cues():
     assert [c.text.replace("\n", " ") for c in found] == [c.text for c in single]
 
 
+@recorded
 def test_any_response_shape():
     from deepgram import ListenV1Response
 
@@ -126,6 +132,7 @@ def test_any_response_shape():
     assert parse(captions.srt(sdk)) == parse(captions.srt(raw))
 
 
+@recorded
 def test_bad_input_gives_clear_errors():
     empty = {"metadata": {}, "results": {"channels": [{"alternatives": [{"transcript": "", "words": []}]}]}}
     with pytest.raises(ValueError, match="no words"):

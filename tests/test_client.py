@@ -15,11 +15,11 @@ import traceback
 import pytest
 
 import dgnb
-from conftest import RESPONSES
+from conftest import RESPONSES, recorded, recorded_json
 from scripted_server import Reply, ScriptedServer, free_port
 
 SECRET = "dgSECRET-0123456789abcdef"
-PREAMBLE = json.loads(next((RESPONSES / "listen-rest").glob("b00dc*-response.json")).read_text())
+PREAMBLE = recorded_json("listen-rest/b00dc*-response.json")
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,7 @@ def wav(tmp_path):
     return p
 
 
+@recorded
 def test_returns_transcript_and_sends_auth_and_options(run, server, wav):
     server.script(Reply(200, PREAMBLE))
     dg = run.client(api_key=SECRET, url=server.url)
@@ -101,6 +102,7 @@ def test_returns_transcript_and_sends_auth_and_options(run, server, wav):
         ({"api_key": "proxy"}, {"DEEPGRAM_API_KEY": "envkey"}, None),
     ],
 )
+@recorded
 def test_credential_precedence_and_proxy(run, server, monkeypatch, args, env, expected):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -110,6 +112,7 @@ def test_credential_precedence_and_proxy(run, server, monkeypatch, args, env, ex
     assert server.seen[-1].headers.get("authorization") == expected
 
 
+@recorded
 def test_per_namespace_urls_and_custom_headers(run, server, server2):
     server.script(Reply(500, {"err_msg": "wrong server"}))
     server2.script(Reply(200, PREAMBLE))
@@ -123,6 +126,7 @@ def test_per_namespace_urls_and_custom_headers(run, server, server2):
     assert explicit._config.endpoints.rest("speak") == "https://api.deepgram.com"
 
 
+@recorded
 def test_custom_http_client_is_used(run, server):
     import httpx
 
@@ -134,6 +138,7 @@ def test_custom_http_client_is_used(run, server):
 
 
 @pytest.mark.parametrize("header, minimum", [({"Retry-After": "1"}, 0.9), ({"retry-after-ms": "400"}, 0.35)])
+@recorded
 def test_429_then_200_honours_retry_after(run, server, header, minimum):
     server.script(Reply(429, {"err_code": "TOO_MANY_REQUESTS", "err_msg": "slow down"}, header), Reply(200, PREAMBLE))
     dg = run.client(api_key="k", url=server.url)  # backoff is 1 ms: only the header can explain the wait
@@ -152,6 +157,7 @@ def test_503_three_times_raises_after_three_attempts(run, server):
     assert info.value.status_code == 503 and info.value.request_id == "r-503" and "busy" in str(info.value)
 
 
+@recorded
 def test_file_body_is_resent_whole_on_every_attempt(run, server, wav):
     server.script(Reply(502, {}), Reply(503, {}), Reply(200, PREAMBLE))
     dg = run.client(api_key="k", url=server.url)
@@ -221,6 +227,7 @@ def test_secret_never_leaks(run, server, caplog, capsys):
         assert SECRET not in text
 
 
+@recorded
 def test_debug_log_shows_method_url_status_and_retries(run, server, caplog):
     caplog.set_level(logging.DEBUG, logger="dgnb")
     server.script(Reply(503, {}), Reply(200, PREAMBLE))
@@ -230,6 +237,7 @@ def test_debug_log_shows_method_url_status_and_retries(run, server, caplog):
     assert f"POST {server.url}/v1/listen" in caplog.text and "-> 200 in" in caplog.text
 
 
+@recorded
 def test_with_raw_response(run, server):
     server.script(Reply(200, PREAMBLE, {"dg-request-id": "raw-1"}))
     dg = run.client(api_key="k", url=server.url)
@@ -239,6 +247,7 @@ def test_with_raw_response(run, server):
     assert isinstance(run(dg.listen.transcribe_file(b"RIFF0000WAVE")), dgnb.Transcript)  # the original is unchanged
 
 
+@recorded
 def test_transcribe_dispatches_on_source_kind(run, server, wav):
     server.script(Reply(200, PREAMBLE))
     dg = run.client(api_key="k", url=server.url)
@@ -263,6 +272,7 @@ def test_callback_variants_return_request_id(run, server, wav):
     assert ("callback", "https://hooks.example/y") in server.seen[-1].query
 
 
+@recorded
 def test_bad_options_and_missing_file_fail_before_any_request(run, server, tmp_path):
     server.script(Reply(200, PREAMBLE))
     dg = run.client(api_key="k", url=server.url)

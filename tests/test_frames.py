@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SHARED
+from conftest import REFERENCE, recorded
 from dgnb.results import frames
 from dgnb.results.frames import column, empty, frame
 
@@ -81,9 +81,10 @@ def test_unknown_dtype_is_a_clear_error():
         frame([{"a": 1}], {"a": "decimal"})
 
 
+@recorded
 def test_reusable_for_management_api_records():
     """Records from a real endpoint shape: /v1/projects/{id}/requests."""
-    examples = json.loads((SHARED / "reference" / "deepgram-api-examples.json").read_text())
+    examples = json.loads((REFERENCE / "deepgram-api-examples.json").read_text())
     body = next(e["response"] for e in examples if e["path"] == "/v1/projects/{project_id}/requests")
     df = frame(body["requests"], {"request_id": "string", "created": "datetime", "path": "string",
                                   "code": "Int64", "response": "object"})

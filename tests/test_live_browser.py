@@ -8,11 +8,11 @@ import re
 import pytest
 
 from browser import chromium, jupyter_lab, open_notebook, requires_browser, run_all
-from conftest import AUDIO as FIXTURE_AUDIO
+from conftest import AUDIO as FIXTURE_AUDIO, recorded
 
 AUDIO = FIXTURE_AUDIO / "preamble-websocket.wav"
 
-pytestmark = requires_browser
+pytestmark = [*requires_browser, recorded]
 
 
 @pytest.fixture(scope="module")

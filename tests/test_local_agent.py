@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import websockets
 
-from conftest import RESPONSES
+from conftest import RESPONSES, recorded
 from local_server import start_server, stop_server
 
 AGENT_FIXTURES = RESPONSES / "agent"
@@ -153,6 +153,7 @@ def test_spoken_user_turn_gets_a_spoken_reply_that_says_the_text(server):
     assert jiwer.wer(norm(reply), norm(transcribe(server, b"".join(s.audio)))) <= 0.2
 
 
+@recorded
 def test_function_call_round_trip_with_a_registered_python_function(server):
     think = {"provider": {"type": "python", "function": "weather"}, "functions": [WEATHER_FN]}
     asked = []
@@ -250,6 +251,7 @@ def test_unreachable_function_endpoint_is_an_error_result_and_the_agent_goes_on(
     assert reply == ["I could not get the weather for London."]
 
 
+@recorded
 def test_inject_agent_message_speaks_without_thinking(server):
     text = "Hello, this is a message from the agent."
 
@@ -366,6 +368,7 @@ def _precedence(turns: list[list[str]]) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("case", ["basic_conversation-a40b2785", "function_call_conversation-ac8ed698"])
+@recorded
 def test_event_order_matches_the_recorded_sessions(server, case):
     config = json.loads((AGENT_FIXTURES / f"{case}-config.json").read_text())
     recorded = _labels(json.loads((AGENT_FIXTURES / f"{case}-events.json").read_text()))
@@ -460,6 +463,7 @@ def test_handshake_without_a_key_is_refused(server):
 
 # ----------------------------------------------------------------------------------------- the official SDK
 
+@recorded
 def test_official_deepgram_sdk_basic_conversation(server):
     from deepgram import DeepgramClient
     from deepgram.agent.v1.types import (AgentV1ConversationText, AgentV1InjectUserMessage, AgentV1Settings,

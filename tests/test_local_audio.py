@@ -10,7 +10,7 @@ import wave
 import numpy as np
 import pytest
 
-from conftest import AUDIO
+from conftest import AUDIO, recorded
 from dgnb.local.wire import audio as A
 from dgnb.local.wire.errors import EngineError
 from local_server import make_two_channel_wav
@@ -54,6 +54,7 @@ def encoded(tmp_path_factory):
 
 
 @pytest.mark.parametrize("ext", ["mp3", "flac", "ogg", "webm", "m4a", "mp4"])
+@recorded
 def test_containers_decode_to_16k_float(encoded, ext):
     a = A.decode(encoded[ext])
     assert a.sample_rate == 16000 and a.channels == 1
@@ -64,6 +65,7 @@ def test_containers_decode_to_16k_float(encoded, ext):
     assert a.sha256 == hashlib.sha256(encoded[ext].read_bytes()).hexdigest()
 
 
+@recorded
 def test_wav_bytes_and_path_agree():
     data = PREAMBLE.read_bytes()
     from_bytes, from_path = A.decode(data), A.decode(PREAMBLE)
@@ -72,6 +74,7 @@ def test_wav_bytes_and_path_agree():
     np.testing.assert_array_equal(from_bytes.samples, from_path.samples)
 
 
+@recorded
 def test_raw_linear16_matches_the_wav():
     pcm, rate = _pcm16(PREAMBLE)
     raw = A.decode(pcm.tobytes(), encoding="linear16", sample_rate=rate)
@@ -102,6 +105,7 @@ def test_g711_tables_follow_the_standard():
     np.testing.assert_allclose(al * 32768, [8, -8, -32256, 32256])
 
 
+@recorded
 def test_raw_mulaw_body_of_the_websocket_fixture():
     data = MULAW.read_bytes()
     body = data[data.index(b"data") + 8:]
@@ -120,6 +124,7 @@ def test_resample_keeps_a_tone():
 
 
 @needs_ffmpeg
+@recorded
 def test_two_channel_file_keeps_channels_apart(tmp_path):
     stereo = make_two_channel_wav(PREAMBLE, MSFT, tmp_path / "stereo.wav")
     a = A.decode(stereo)
@@ -150,6 +155,7 @@ def test_bad_input_raises_a_clear_400(source, kwargs, fragment):
     assert fragment in err.value.err_msg
 
 
+@recorded
 def test_wrong_encoding_for_a_container_is_named():
     with pytest.raises(EngineError) as err:
         A.decode((AUDIO / "CallCenterPhoneCall.mp3").read_bytes(), encoding="linear16", sample_rate=16000)
@@ -159,6 +165,7 @@ def test_wrong_encoding_for_a_container_is_named():
     assert "flac" in err.value.err_msg
 
 
+@recorded
 def test_wav_claiming_more_data_than_sent():
     data = bytearray(PREAMBLE.read_bytes()[:20000])
     pos = data.index(b"data")
@@ -197,6 +204,7 @@ def test_recognizer_names_the_real_model(recognizer):
     assert get_recognizer() is recognizer  # loaded once per process
 
 
+@recorded
 def test_mulaw_8k_transcribes_like_the_wav(recognizer):
     import jiwer
 

@@ -1,7 +1,7 @@
 """Diarization on real and synthetic audio: speaker count and share of speech time labelled right."""
 import numpy as np
 import pytest
-from conftest import AUDIO
+from conftest import AUDIO, recorded
 
 from dgnb.local.models.diarize import diarize, segment_speakers, speech_segments
 from dgnb.local.models.samples import dialogue
@@ -54,6 +54,7 @@ def test_two_voice_dialogue_speech_time_accuracy(dlg):
     assert all(0.0 <= t.confidence <= 1.0 for t in turns)
 
 
+@recorded
 def test_real_phone_call_has_exactly_two_speakers():
     turns = segment_speakers(load16k(AUDIO / "CallCenterPhoneCall.mp3"))
     assert {t.speaker for t in turns} == {0, 1}
@@ -61,6 +62,7 @@ def test_real_phone_call_has_exactly_two_speakers():
 
 
 @pytest.mark.parametrize("name", ["preamble.wav", "preamble-websocket.wav", "testing-websocket.wav"])
+@recorded
 def test_single_reader_is_one_speaker(name):
     x = load16k(AUDIO / name)
     words = [{"word": "w", "start": s, "end": e, "confidence": 1.0, "punctuated_word": "w"}

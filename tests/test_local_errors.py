@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import AUDIO
+from conftest import AUDIO, recorded, recorded_bytes
 
 
 PREAMBLE = AUDIO / "preamble.wav"
@@ -19,7 +19,7 @@ CLIP = AUDIO / "testing-websocket.wav"
 
 
 def _wav_with_data_size(size: int) -> bytes:
-    data = bytearray(PREAMBLE.read_bytes()[:4000])
+    data = bytearray(recorded_bytes(PREAMBLE)[:4000] or b"RIFF....WAVEdata....")
     pos = data.index(b"data")
     data[pos + 4:pos + 8] = size.to_bytes(4, "little")
     return bytes(data)
@@ -35,7 +35,7 @@ def video_without_audio(tmp_path_factory) -> bytes:
     return path.read_bytes()
 
 
-WAV = PREAMBLE.read_bytes()
+WAV = recorded_bytes(PREAMBLE)
 RNG = np.random.default_rng(7)
 
 # (id, query params, body, content-type, expected status, words the message must contain)
@@ -51,7 +51,7 @@ CASES = [
     ("html-content-type", {}, b"<html></html>", "text/html", 415, "content type"),
     ("unknown-encoding", {"encoding": "pcm_fancy", "sample_rate": "16000"}, b"\0\0" * 800, None, 400, "encoding"),
     ("raw-encoding-for-mp3", {"encoding": "linear16", "sample_rate": "16000"},
-     (AUDIO / "CallCenterPhoneCall.mp3").read_bytes()[:50_000], None, 400, "mp3"),
+     recorded_bytes(AUDIO / "CallCenterPhoneCall.mp3")[:50_000], None, 400, "mp3"),
     ("flac-encoding-for-wav", {"encoding": "flac"}, WAV, None, 400, "flac"),
     ("raw-without-sample-rate", {"encoding": "linear16"}, b"\0\1" * 800, None, 400, "sample_rate"),
     ("sample-rate-not-a-number", {"encoding": "linear16", "sample_rate": "fast"}, b"\0\1" * 800, None, 400, "sample_rate"),
@@ -85,6 +85,7 @@ def _check_error(r: httpx.Response, status: int, fragment: str) -> dict:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@recorded
 def test_malformed_input_gets_a_clear_error(local_server, case):
     _id, params, body, ctype, status, fragment = case
     headers = dict(local_server.headers)
@@ -102,6 +103,7 @@ def test_video_with_no_audio_track(local_server, video_without_audio):
     _check_error(r, 400, "no audio stream")
 
 
+@recorded
 def test_the_server_still_serves_after_bad_requests(local_server, video_without_audio):
     # a burst of garbage first, then a good request on the same server process
     for body in (b"", b"\x00" * 10, WAV[:100], video_without_audio):
@@ -119,6 +121,7 @@ def test_the_server_still_serves_after_bad_requests(local_server, video_without_
     {"Authorization": "Token"},
     {"Authorization": "Basic dXNlcjpwYXNz"},
 ], ids=["no-header", "bad-key", "bad-bearer", "empty-key", "basic"])
+@recorded
 def test_401_without_a_valid_key(local_server, headers):
     r = httpx.post(f"{local_server.url}/v1/listen", content=CLIP.read_bytes(), headers=headers, timeout=30)
     body = _check_error(r, 401, "invalid credentials")
@@ -126,6 +129,7 @@ def test_401_without_a_valid_key(local_server, headers):
     assert local_server.api_key not in r.text
 
 
+@recorded
 def test_token_scheme_is_case_insensitive(local_server):
     r = httpx.post(f"{local_server.url}/v1/listen", content=CLIP.read_bytes(),
                    headers={"Authorization": f"token {local_server.api_key}"}, timeout=60)
@@ -151,6 +155,7 @@ def small_server(tmp_path_factory):
     server.stop()
 
 
+@recorded
 def test_413_when_the_body_is_too_large(small_server):
     headers = {"Authorization": f"Token {small_server.api_key}"}
     r = httpx.post(f"{small_server.url}/v1/listen", content=WAV, headers=headers, timeout=60)
@@ -166,6 +171,7 @@ def test_413_when_the_body_is_too_large(small_server):
     assert r.status_code == 200, r.text
 
 
+@recorded
 def test_bearer_tokens_and_extra_keys(small_server):
     ledger = small_server.app.state.engine.ledger
     admin = ledger.authenticate(f"Token {small_server.api_key}")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import websockets
 
-from conftest import AUDIO, RESPONSES
+from conftest import AUDIO, PRESENT, RESPONSES, recorded
 from local_server import start_server, stop_server
 
 from dgnb._core.audio import parse_wav_header
@@ -46,7 +46,7 @@ def wav_data(path: Path) -> bytes:
     return blob[info.data_offset:info.data_offset + info.data_bytes]
 
 
-MULAW = wav_data(AUDIO / "preamble-websocket.wav")
+MULAW = wav_data(AUDIO / "preamble-websocket.wav") if PRESENT else b""
 SILENCE_2S = b"\xff" * 16000  # mu-law digital silence
 
 
@@ -143,6 +143,7 @@ def fast_run(server):
     return asyncio.run(stream(server, QUERY, split(MULAW + SILENCE_2S)))
 
 
+@recorded
 def test_fast_stream_transcribes_the_preamble(fast_run):
     messages, code, _ = fast_run
     assert code == 1000
@@ -155,6 +156,7 @@ def test_fast_stream_transcribes_the_preamble(fast_run):
     check_tiling(messages, (len(MULAW) + len(SILENCE_2S)) / 8000)
 
 
+@recorded
 def test_fast_stream_events_and_metadata(fast_run):
     messages, _, _ = fast_run
     started = [m for m in messages if m["type"] == "SpeechStarted"]
@@ -174,6 +176,8 @@ def test_fast_stream_events_and_metadata(fast_run):
     assert set(meta["model_info"]) == set(meta["models"])
 
 
+@pytest.mark.slow
+@recorded
 def test_realtime_stream(server):
     messages, code, _ = asyncio.run(stream(server, QUERY, split(MULAW), pace=0.1, close="empty"))
     assert code == 1000 and messages[-1]["type"] == "Metadata"
@@ -184,6 +188,7 @@ def test_realtime_stream(server):
     check_tiling(messages, len(MULAW) / 8000)
 
 
+@recorded
 def test_container_stream_without_encoding(server):
     wav = (AUDIO / "preamble.wav").read_bytes()
     messages, code, _ = asyncio.run(stream(server, "punctuate=true", split(wav, 8192)))
@@ -195,6 +200,7 @@ def test_container_stream_without_encoding(server):
     assert messages[-1]["duration"] == pytest.approx(421110 / 22050, abs=0.05)
 
 
+@recorded
 def test_finalize_gives_from_finalize(server):
     async def run():
         async with websockets.connect(ws_url(server, "encoding=mulaw&sample_rate=8000&punctuate=true"),
@@ -288,6 +294,7 @@ def test_undecodable_container_stream_closes_with_an_error(server):
     assert messages and messages[-1]["type"] == "Error" and "decoded" in messages[-1]["err_msg"]
 
 
+@recorded
 def test_official_sdk_parses_our_results(server):
     from deepgram import DeepgramClient
     from deepgram.environment import DeepgramClientEnvironment
@@ -348,6 +355,7 @@ def _segment(x: np.ndarray) -> tuple[list, list]:
     return [e for e in events if e.kind == "results" and e.is_final and e.words], calls
 
 
+@recorded
 def test_finals_reuse_the_words_read_early_in_the_pause():
     """At an endpoint the words were already read when the pause began: nothing is read twice."""
     from dgnb.local.wire import audio
@@ -389,6 +397,7 @@ def _pcm16(x: np.ndarray) -> bytes:
     return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
 
 
+@pytest.mark.slow
 def test_live_diarize_labels_the_two_voices(server):
     """A two-voice support call streamed with diarize=true: finals carry speakers, mostly the right ones."""
     import pandas as pd
@@ -407,6 +416,7 @@ def test_live_diarize_labels_the_two_voices(server):
     assert speaker_agreement(talk.turns, words) >= 0.85
 
 
+@recorded
 def test_live_multichannel_reads_each_channel_on_its_own(server):
     from dgnb.local.wire import audio
     from dgnb.local.models import samples

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SHARED
+from conftest import REFERENCE, recorded, recorded_json
 from manage_server import short_clip, start
 
 from dgnb.local.ledger import PRICES
 from dgnb.local.routes.manage import BILLING_GROUPINGS, USAGE_GROUPINGS
 
-EXAMPLES = json.loads((SHARED / "reference" / "deepgram-api-examples.json").read_text())
+pytestmark = recorded
+
+EXAMPLES = recorded_json("deepgram-api-examples.json", REFERENCE)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import json
 
 import httpx
 import pytest
+from conftest import recorded
 
 
 
@@ -17,6 +18,7 @@ def read(server, body, **params) -> httpx.Response:
     return httpx.post(server.url + "/v1/read", params=params, json=body, headers=server.headers, timeout=120)
 
 
+@recorded
 def test_conversation_sentiment_topics_summary(local_server, conversation, fixtures_dir):
     r = read(local_server, {"text": conversation}, sentiment="true", topics="true", intents="true",
              summarize="true", language="en")
@@ -44,6 +46,7 @@ def test_conversation_sentiment_topics_summary(local_server, conversation, fixtu
         assert d["metadata"][key]["input_tokens"] == n_words
 
 
+@recorded
 def test_only_requested_features(local_server, conversation):
     d = read(local_server, {"text": conversation}, summarize="true").json()
     assert set(d["results"]) == {"summary"}
@@ -89,6 +92,7 @@ def test_bad_requests(local_server, body, params, status, needle):
     assert needle in r.json()["err_msg"]
 
 
+@recorded
 def test_url_source(local_server, conversation, tmp_path):
     """{"url": ...} fetches the document over HTTP (served here by a stdlib server on loopback)."""
     import functools
@@ -109,6 +113,7 @@ def test_url_source(local_server, conversation, tmp_path):
         httpd.shutdown()
 
 
+@recorded
 def test_official_sdk_analyze(local_server, conversation):
     from deepgram import DeepgramClient
     from deepgram.environment import DeepgramClientEnvironment

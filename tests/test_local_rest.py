@@ -18,7 +18,7 @@ import httpx
 import jiwer
 import pytest
 
-from conftest import AUDIO, RESPONSES
+from conftest import AUDIO, RESPONSES, recorded
 from local_server import make_two_channel_wav
 
 
@@ -50,6 +50,7 @@ def preamble_reply(local_server):
     return r.json()
 
 
+@recorded
 def test_preamble_wer_against_nova3(preamble_reply):
     ref = _fixture({"model": "nova-3", "smart_format": True})
     ref_text = ref["results"]["channels"][0]["alternatives"][0]["transcript"]
@@ -58,6 +59,7 @@ def test_preamble_wer_against_nova3(preamble_reply):
     assert jiwer.wer(_norm(ref_text), " ".join(w["word"] for w in alt["words"])) <= 0.05
 
 
+@recorded
 def test_word_times_are_monotonic_and_inside_the_audio(preamble_reply):
     duration = preamble_reply["metadata"]["duration"]
     words = preamble_reply["results"]["channels"][0]["alternatives"][0]["words"]
@@ -72,6 +74,7 @@ def _keys(d: dict) -> set:
     return set(d.keys())
 
 
+@recorded
 def test_reply_shape_equals_the_real_fixture(preamble_reply):
     ref = _fixture({"model": "nova-3", "smart_format": True})
     ours = preamble_reply
@@ -100,6 +103,7 @@ def test_reply_shape_equals_the_real_fixture(preamble_reply):
     assert oa["transcript"].startswith("We, the people")
 
 
+@recorded
 def test_summarize_v2_shape_equals_the_real_fixture(local_server):
     ref = _fixture({"model": "nova-3", "smart_format": True, "summarize": "v2"})
     r = _post(local_server, {"smart_format": "true", "summarize": "v2"}, PREAMBLE.read_bytes())
@@ -112,6 +116,7 @@ def test_summarize_v2_shape_equals_the_real_fixture(local_server):
     assert len(ours["results"]["summary"]["short"].split()) >= 5
 
 
+@recorded
 def test_unknown_model_is_served_locally_with_a_warning(local_server):
     r = _post(local_server, {"model": "nova-3", "punctuate": "false"}, (AUDIO / "testing-websocket.wav").read_bytes())
     assert r.status_code == 200, r.text
@@ -140,6 +145,7 @@ def featured_reply(local_server):
     return r.json()
 
 
+@recorded
 def test_options_each_yield_their_field(featured_reply):
     meta, results = featured_reply["metadata"], featured_reply["results"]
     channel = results["channels"][0]
@@ -170,6 +176,7 @@ def test_options_each_yield_their_field(featured_reply):
     assert alt["transcript"].startswith("We,")
 
 
+@recorded
 def test_multichannel_transcribes_each_channel(local_server, tmp_path):
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg CLI not installed")
@@ -189,6 +196,7 @@ def test_multichannel_transcribes_each_channel(local_server, tmp_path):
     assert r.status_code == 200 and r.json()["metadata"]["channels"] == 1
 
 
+@recorded
 def test_raw_mulaw_with_encoding_parameters(local_server):
     data = (AUDIO / "preamble-websocket.wav").read_bytes()
     body = data[data.index(b"data") + 8:]
@@ -233,6 +241,7 @@ def _site_url(site, path: str) -> str:
     return f"http://127.0.0.1:{site.server_address[1]}/{path}"
 
 
+@recorded
 def test_url_source(local_server, http_site):
     r = httpx.post(f"{local_server.url}/v1/listen", json={"url": _site_url(http_site, "microsoft_headquarters.wav")},
                    headers=local_server.headers, timeout=120)
@@ -254,6 +263,7 @@ def test_url_errors_are_clear(local_server, http_site):
 
 
 @pytest.mark.parametrize("method", ["post", "put"])
+@recorded
 def test_callback_answers_at_once_and_delivers_later(local_server, http_site, method):
     callback = _site_url(http_site, f"hook-{method}")
     r = _post(local_server, {"callback": callback, "callback_method": method}, MSFT.read_bytes())
@@ -280,6 +290,7 @@ def test_callback_with_url_source_reports_errors_to_the_callback(local_server, h
 
 # --------------------------------------------------------------------------- ledger and SDK
 
+@recorded
 def test_requests_are_recorded_in_the_ledger(local_server, preamble_reply):
     with sqlite3.connect(f"file:{local_server.data_dir / 'ledger.sqlite3'}?mode=ro", uri=True) as db:
         row = db.execute("SELECT duration, model, features, status, sha256 FROM requests WHERE request_id = ?",
@@ -305,6 +316,7 @@ def sdk_client(local_server):
     return DeepgramClient(api_key=local_server.api_key, environment=env)
 
 
+@recorded
 def test_official_sdk_transcribe_file(sdk_client):
     resp = sdk_client.listen.v1.media.transcribe_file(request=PREAMBLE.read_bytes(), model="nova-3", smart_format=True)
     alt = resp.results.channels[0].alternatives[0]
@@ -313,6 +325,7 @@ def test_official_sdk_transcribe_file(sdk_client):
     assert alt.paragraphs.paragraphs[0].sentences
 
 
+@recorded
 def test_official_sdk_transcribe_url(sdk_client, http_site):
     resp = sdk_client.listen.v1.media.transcribe_url(url=_site_url(http_site, "microsoft_headquarters.wav"),
                                                      model="nova-3", utterances=True)

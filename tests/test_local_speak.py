@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from dgnb.local.models import tts
+from conftest import recorded
 
 PARAGRAPH = ("The weather today is sunny and warm. Many people are walking in the park with their dogs. "
              "Later this evening, we will cook dinner for our friends and family.")
@@ -47,6 +48,7 @@ def normalize(text: str) -> str:
 
 # --------------------------------------------------------------------------- REST
 
+@recorded
 def test_reply_headers_like_deepgram(local_server, fixtures_dir):
     fixture = json.loads(next((fixtures_dir / "responses" / "speak").glob("*-response.json")).read_text())
     r = speak(local_server, "Hello, world.", model="aura-2-thalia-en", encoding="linear16", sample_rate=24000)

@@ -10,6 +10,7 @@ from dgnb.local.models import stt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import bench_stt_window  # noqa: E402  (its corpus and measurement, on a smaller corpus)
+from conftest import recorded
 
 
 def test_encoder_window_keeps_three_seconds_of_padding():
@@ -25,6 +26,8 @@ def clips():
     return bench_stt_window.corpus(dialogues=1)
 
 
+@pytest.mark.slow
+@recorded
 def test_quick_reads_short_clips_nearly_as_well(clips):
     """The preamble's phrases and a dialogue's turns read nearly as well in 10 s as in 30 s."""
     assert stt.encoder_window(min(c.size for c, _ in clips)) == 1000

@@ -17,6 +17,7 @@ import dgnb
 from dgnb.api.auth import Auth
 from dgnb.api.manage import Manage, check_dates
 from dgnb.api.selfhosted import SelfHosted
+from conftest import recorded
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,7 @@ def scenario(engine, tag: str):
     assert cid not in set((yield call("selfhosted", "list_credentials", pid))["distribution_credentials_id"])
 
 
+@recorded
 def test_every_method_sync(engine):
     client = dgnb.Client(api_key=engine.api_key, url=engine.url)
     ns = namespaces(client)
@@ -156,6 +158,7 @@ def test_every_method_sync(engine):
         client.close()
 
 
+@recorded
 def test_every_method_async(engine):
     async def main():
         async with dgnb.AsyncClient(api_key=engine.api_key, url=engine.url) as client:
@@ -172,6 +175,7 @@ def test_every_method_async(engine):
     asyncio.run(main())
 
 
+@recorded
 def test_leave_and_delete_project(engine):
     ledger = engine.ledger
     other = ledger.create_project("second")
@@ -189,6 +193,7 @@ def test_leave_and_delete_project(engine):
         assert err.value.status_code == 401
 
 
+@recorded
 def test_refusals_surface_as_api_errors(engine):
     pid = engine.pid
     with dgnb.Client(api_key=engine.api_key, url=engine.url) as dg:
@@ -203,6 +208,7 @@ def test_refusals_surface_as_api_errors(engine):
         assert Auth(dg).get_token_details()["kind"] == "access_token"
 
 
+@recorded
 def test_progress_bar_for_long_fetches(engine, capsys):
     with dgnb.Client(api_key=engine.api_key, url=engine.url) as dg:
         Manage(dg).get_usage_requests(engine.pid, page_size=5, limit=20)

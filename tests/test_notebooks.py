@@ -72,6 +72,7 @@ def test_there_are_seven_notebooks_stored_without_outputs():
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), path.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_with_no_key(path, tmp_path):
     env = offline_env(tmp_path)

@@ -10,10 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from conftest import RESPONSES  # noqa: E402
+from conftest import RESPONSES, recorded, recorded_json  # noqa: E402
 from dgnb import Transcript  # noqa: E402
 
-PREAMBLE = json.loads(next((RESPONSES / "listen-rest").glob("b00dc*-response.json")).read_text())
+PREAMBLE = recorded_json("listen-rest/b00dc*-response.json")
 
 
 def diarized() -> Transcript:
@@ -33,6 +33,7 @@ def diarized() -> Transcript:
     return Transcript.from_response(response)
 
 
+@recorded
 def test_speaker_lanes_and_talk_share():
     t = diarized()
     ax = t.plot.speakers()
@@ -45,6 +46,7 @@ def test_speaker_lanes_and_talk_share():
     plt.close(ax.figure)
 
 
+@recorded
 def test_plots_draw_on_given_axes():
     t = diarized()
     fig, (a, b) = plt.subplots(2)
@@ -53,6 +55,7 @@ def test_plots_draw_on_given_axes():
     plt.close(fig)
 
 
+@recorded
 def test_sentiment_segments_coloured_by_score_with_average():
     t = diarized()
     ax = t.plot.sentiment()
@@ -66,6 +69,7 @@ def test_sentiment_segments_coloured_by_score_with_average():
     plt.close(ax.figure)
 
 
+@recorded
 def test_missing_features_give_a_message_not_a_crash():
     t = Transcript.from_response(PREAMBLE)
     ax = t.plot.speakers()
@@ -131,6 +135,7 @@ def test_one_minute_ticks_and_multichannel_lanes_without_speakers():
     plt.close(ax.figure)
 
 
+@recorded
 def test_sentiment_with_speaker_lanes_beneath():
     t = diarized()
     ax = t.plot.sentiment(speakers=True)
@@ -146,6 +151,7 @@ def test_sentiment_with_speaker_lanes_beneath():
     plt.close("all")
 
 
+@recorded
 def test_confidence_marks_low_words():
     t = Transcript.from_response(PREAMBLE)
     words = t.words
@@ -164,6 +170,7 @@ def test_confidence_marks_low_words():
 
 
 @pytest.mark.parametrize("path", sorted((RESPONSES / "listen-websocket").glob("*-response.json"))[:2])
+@recorded
 def test_live_fixtures_plot_with_messages_not_crashes(path):
     t = Transcript.from_response(path)
     for ax in (t.plot.speakers(), t.plot.sentiment(speakers=True), t.plot.confidence()):

@@ -10,6 +10,7 @@ import pytest
 import dgnb
 from dgnb.results.analysis import TextAnalysis
 from dgnb.api.read import Read
+from conftest import recorded
 
 TEXT = ("I was charged twice for my subscription and I want a refund. "
         "The billing team never answered my emails, which is terrible. "
@@ -26,6 +27,7 @@ def client(local_server):
         yield c
 
 
+@recorded
 def test_analyze_text_dataframes(client, fixtures_dir):
     text = (fixtures_dir / "conversation.txt").read_text()
     a = read_ns(client).analyze_text(text, sentiment=True, topics=True, intents=True, summarize=True)
@@ -81,6 +83,7 @@ def test_async(local_server):
     assert a.summary and a.sentiments.empty and a.topics.empty
 
 
+@recorded
 def test_real_deepgram_reply(fixtures_dir):
     reply = json.loads(next((fixtures_dir / "responses" / "read").glob("*-response.json")).read_text())
     a = TextAnalysis.from_response(reply)
@@ -90,6 +93,7 @@ def test_real_deepgram_reply(fixtures_dir):
     assert a.to_dict() == reply
 
 
+@recorded
 def test_sdk_mock_shape(fixtures_dir):
     """The official SDK's example reply nests results once more; TextAnalysis reads it too."""
     examples = json.loads((fixtures_dir.parent / "reference" / "deepgram-api-examples.json").read_text())

@@ -14,6 +14,9 @@ import dgnb
 from dgnb.local.ledger import iso
 from dgnb.api.manage import Manage
 from dgnb.notebook.reports import UsageReport, usage_report
+from conftest import recorded
+
+pytestmark = recorded
 
 matplotlib.use("Agg")
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import RESPONSES, SHARED
+from conftest import REFERENCE, RESPONSES, recorded
 from dgnb.results import transcript as transcript_module
 from dgnb.results.transcript import Transcript
 
@@ -35,7 +35,7 @@ def audio_of(response_path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def listen_example() -> dict:
-    examples = json.loads((SHARED / "reference" / "deepgram-api-examples.json").read_text())
+    examples = json.loads((REFERENCE / "deepgram-api-examples.json").read_text())
     return next(e["response"] for e in examples if e["method"] == "POST" and e["path"] == "/v1/listen")
 
 
@@ -52,6 +52,7 @@ def assert_typed(t: Transcript) -> None:
 
 # --- recorded /v1/listen replies ------------------------------------------------------------
 @pytest.mark.parametrize("path", REST, ids=lambda p: p.name[:8])
+@recorded
 def test_rest_fixtures(path):
     raw = load(path)
     t = Transcript.from_response(path)
@@ -98,11 +99,13 @@ def test_rest_fixtures(path):
     assert t.average_sentiment is None
 
 
+@recorded
 def test_summarize_cases_are_present():
     assert sum(options_of(p).get("summarize") == "v2" for p in REST) == 2
 
 
 @pytest.mark.parametrize("path", LIVE, ids=lambda p: p.name[:8] + "-" + p.name[65:73])
+@recorded
 def test_live_fixtures(path):
     message = load(path)
     alt = message["channel"]["alternatives"][0]
@@ -119,6 +122,7 @@ def test_live_fixtures(path):
         assert t.words["start"].iloc[0] > 5  # a message from the middle of the stream keeps stream times
 
 
+@recorded
 def test_from_live_joins_a_stream_and_skips_other_messages():
     """The real final messages, as one stream: interim results and events in between are ignored."""
     finals = [load(p) for p in LIVE]
@@ -145,6 +149,7 @@ def test_from_live_joins_a_stream_and_skips_other_messages():
     assert Transcript.from_live(list(reversed(stream))).words["word"].tolist() == t.words["word"].tolist()
 
 
+@recorded
 def test_from_live_uses_metadata_message_and_channels():
     message = load(LIVE[0])
     second = copy.deepcopy(message)
@@ -160,6 +165,7 @@ def test_from_live_uses_metadata_message_and_channels():
     assert t.to_dict()["results"]["channels"][1]["alternatives"][0]["transcript"] == t.transcript
 
 
+@recorded
 def test_from_live_entities_are_shifted_to_stream_word_indices():
     first, second = (load(p) for p in LIVE[:2])
     second = dict(second, start=first["start"] + first["duration"],
@@ -187,6 +193,7 @@ def test_from_live_with_no_finals_is_empty():
 
 
 # --- input forms ------------------------------------------------------------------------------
+@recorded
 def test_from_response_every_input_form_and_round_trip():
     path = REST[0]
     raw = load(path)
@@ -223,6 +230,7 @@ def test_from_response_official_sdk_object():
         assert t.to_dict()["results"] == raw["results"]
 
 
+@recorded
 def test_listen_example_with_audio_intelligence(listen_example):
     """The documented /v1/listen example: utterances, sentiments, topics, intents, summary."""
     t = Transcript.from_response(listen_example)
@@ -250,6 +258,7 @@ def test_listen_example_with_audio_intelligence(listen_example):
         pd.testing.assert_frame_equal(getattr(via_sdk, name), getattr(t, name))
 
 
+@recorded
 def test_read_response_summary():
     path = next((RESPONSES / "read").glob("*-response.json"))
     t = Transcript.from_response(path)
@@ -307,6 +316,7 @@ def diarized_response() -> dict:
     return raw
 
 
+@recorded
 def test_diarized_and_optional_features():
     raw = diarized_response()
     words = raw["results"]["channels"][0]["alternatives"][0]["words"]
@@ -326,6 +336,7 @@ def test_diarized_and_optional_features():
     assert t.summary == "Part one. Part two."  # summarize=v1 per-alternative summaries
 
 
+@recorded
 def test_multichannel_and_alternatives():
     raw = copy.deepcopy(load(REST[0]))
     channel = raw["results"]["channels"][0]
@@ -338,6 +349,7 @@ def test_multichannel_and_alternatives():
     assert t.channels == 2 and "2 channels" in t._repr_html_()
 
 
+@recorded
 def test_older_per_alternative_topics():
     raw = copy.deepcopy(load(REST[0]))
     raw["results"]["channels"][0]["alternatives"][0]["topics"] = [
@@ -347,6 +359,7 @@ def test_older_per_alternative_topics():
     assert topics["confidence_score"].isna().all() and topics["start"].tolist() == [0.32, 0.32]
 
 
+@recorded
 def test_frames_are_cached_but_safe_to_modify():
     t = Transcript.from_response(REST[0])
     df = t.words
@@ -356,6 +369,7 @@ def test_frames_are_cached_but_safe_to_modify():
 
 
 # --- display ----------------------------------------------------------------------------------
+@recorded
 def test_repr_html_escapes_and_shows_speakers():
     t = Transcript(diarized_response())
     page = t._repr_html_()
@@ -365,6 +379,7 @@ def test_repr_html_escapes_and_shows_speakers():
     assert page.count("color:#1f77b4") == 1 and page.count("color:#d62728") == 1  # one colour per speaker
 
 
+@recorded
 def test_repr_html_preview_without_utterances():
     t = Transcript.from_response(REST[1])
     page = t._repr_html_()
@@ -378,6 +393,7 @@ def test_repr_html_preview_without_utterances():
     assert "(no speech)" in Transcript.from_live([])._repr_html_()
 
 
+@recorded
 def test_repr_html_truncates_long_transcripts():
     raw = diarized_response()
     u = raw["results"]["utterances"]
@@ -386,6 +402,7 @@ def test_repr_html_truncates_long_transcripts():
     assert page.count("Speaker ") == 6 and "14 more" in page
 
 
+@recorded
 def test_repr():
     text = repr(Transcript.from_response(REST[0]))
     assert text.startswith("<Transcript 19.1 s, 52 words, model general-nova-3")

@@ -9,10 +9,10 @@ import subprocess
 import pytest
 
 import dgnb
-from conftest import AUDIO, RESPONSES
+from conftest import AUDIO, RESPONSES, first, recorded
 from dgnb.notebook.widgets import Player, Recorder
 
-PREAMBLE = next((RESPONSES / "listen-rest").glob("b00dc*-response.json"))
+PREAMBLE = first("listen-rest/b00dc*-response.json")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,7 @@ def feed(rec: Recorder, data: bytes, chunk: int = 4000) -> None:
     rec._on_message(rec, {"type": "stop", "elapsed": 19.1}, [])
 
 
+@recorded
 def test_recorder_bytes_pydub_save_and_transcribe(webm, local_server, tmp_path):
     rec = Recorder()
     with pytest.raises(ValueError, match="press Record"):
@@ -45,6 +46,7 @@ def test_recorder_bytes_pydub_save_and_transcribe(webm, local_server, tmp_path):
     assert "more perfect union" in t.transcript.lower()
 
 
+@recorded
 def test_recorder_streams_to_a_live_connection(webm, local_server):
     with dgnb.Client(api_key=local_server.api_key, url=local_server.url) as dg:
         conn = dg.listen.live(interim_results=True, punctuate=True)
@@ -74,6 +76,7 @@ def test_recorder_refuses_raw_live_streams_and_bad_arguments(local_server):
     assert rec.status == "error" and "NotAllowedError" in rec.error
 
 
+@recorded
 def test_player_payload_and_errors(tmp_path):
     t = dgnb.Transcript.from_response(PREAMBLE)
     p = t.player(AUDIO / "preamble.wav")

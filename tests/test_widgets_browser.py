@@ -10,11 +10,11 @@ import subprocess
 
 import pytest
 from browser import chromium, cell_output, jupyter_lab, open_notebook, requires_browser, run_cell, screenshot
-from conftest import AUDIO, RESPONSES
+from conftest import AUDIO, RESPONSES, recorded
 
 from dgnb.notebook.demo import word_error_rate
 
-pytestmark = requires_browser
+pytestmark = [*requires_browser, recorded]
 
 PLAYER_CELLS = [
     "import dgnb\nfrom dgnb.local.models.samples import dialogue\ndg = dgnb.Client()\nwav = dialogue().wav_bytes\n"
