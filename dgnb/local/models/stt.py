@@ -9,6 +9,11 @@ costs most of the time of a short clip. Where latency matters more than the last
 accuracy (live streaming, voice agents) ``quick=True`` encodes clips of up to 7 s in a 10 s
 window instead: a 2 s phrase reads about 4x sooner, for about half a point more word error
 rate (``benchmarks/bench_stt_window.py`` measures both).
+
+Only speech is decoded (:func:`speech_clips`): the Silero voice-activity model that faster-whisper
+ships finds the speech first and each stretch of it is decoded on its own, at its own time, so
+silence, noise, hum, tones and music give no words instead of Whisper's invented "you", and a long
+pause is never bridged by invented words (``benchmarks/nonspeech.py`` is the non-speech set).
 """
 from __future__ import annotations
 
@@ -134,6 +139,9 @@ class Recognizer:
         x = np.asarray(samples_16k_mono, dtype=np.float32).reshape(-1)
         if x.size < 1600:  # under 0.1 s: nothing to recognize
             return []
+        clips = speech_clips(x)
+        if not clips:
+            return []
         with self._lock:
             self._model.window = encoder_window(x.size) if quick else WINDOWS[-1]
             segments, _info = self._model.transcribe(
@@ -143,9 +151,26 @@ class Recognizer:
                 beam_size=1,
                 hotwords=hotwords or None,
                 condition_on_previous_text=False,
+                # a live phrase (quick) was cut at its pauses already: it is decoded whole once it holds speech
+                clip_timestamps="0" if quick else clips,
             )
             raw = [w for seg in segments for w in (seg.words or [])]
         return _to_words(raw, offset, len(x) / 16000.0)
+
+
+def speech_clips(x: np.ndarray, rate: int = 16000) -> list[float]:
+    """Where ``x`` has speech, as flat ``[start, end, start, end, ...]`` seconds (faster-whisper's
+    ``clip_timestamps``): the Silero voice-activity model shipped with faster-whisper, its regions
+    padded by 0.4 s and joined across pauses under 2 s. Each clip is decoded on its own, so the
+    recogniser never bridges a long pause with invented words.
+
+    >>> speech_clips(np.zeros(16000 * 5, dtype=np.float32))
+    []
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(x, VadOptions(min_silence_duration_ms=2000, speech_pad_ms=400), sampling_rate=rate)
+    return [round(t / rate, 3) for c in chunks for t in (c["start"], c["end"])]
 
 
 def _windowed_model_class():
