@@ -105,6 +105,7 @@ def _with_gaps(speech: np.ndarray, words: list[dict]) -> tuple[np.ndarray, list[
     return np.concatenate(pieces), cuts, [seconds for seconds, _ in fillers[:len(cuts)]]
 
 
+@pytest.mark.slow
 @recorded
 def test_speech_with_long_gaps_keeps_its_words_and_their_times(local_server):
     from dgnb.notebook.demo import word_error_rate
@@ -127,3 +128,32 @@ def test_speech_with_long_gaps_keeps_its_words_and_their_times(local_server):
     wer_alone = word_error_rate(" ".join(truths), " ".join(alone_text))
     wer_gapped = word_error_rate(" ".join(truths), " ".join(gapped_text))
     assert wer_gapped <= wer_alone + 0.01, (wer_alone, wer_gapped)
+
+
+PROMPTS = [["testing 123"], ["Deepgram", "Nova", "keyterm prompting"], ["invoice", "chargeback", "escalation"]]
+
+
+@pytest.mark.slow
+@recorded
+@pytest.mark.parametrize("terms", PROMPTS, ids=lambda t: t[0].split()[0])
+def test_keyterms_bias_but_never_insert(local_server, terms):
+    """Prompt words that are not spoken are never written: not into speech, not into silence or music."""
+    speech, _ = _speech_set()[0]
+    for audio in (speech, CASES["silence"], CASES["hold-music"]):
+        for option in ("keyterm", "keywords"):
+            reply = _post(local_server, wav_bytes(audio), {option: terms})
+            heard = {w["word"] for w in _words(reply)}
+            prompted = {word.lower() for term in terms for word in term.split()}
+            assert not heard & prompted, (option, terms, heard & prompted)
+
+
+@pytest.mark.slow
+@recorded
+def test_a_spoken_keyterm_helps_or_stays(local_server):
+    """A term that is spoken (the company in the support dialogues) is read at least as well with it."""
+    from dgnb.notebook.demo import word_error_rate
+
+    for speech, truth in _speech_set()[1:]:
+        plain = " ".join(w["word"] for w in _words(_post(local_server, wav_bytes(speech))))
+        biased = " ".join(w["word"] for w in _words(_post(local_server, wav_bytes(speech), {"keyterm": "Acme"})))
+        assert word_error_rate(truth, biased) <= word_error_rate(truth, plain), (plain, biased)

@@ -135,6 +135,7 @@ class Recognizer:
         """Words (Deepgram's word dicts) of 16 kHz mono float32 audio, times shifted by ``offset``.
 
         ``quick``: encode a short clip in a shorter window (see the module's docstring).
+        ``hotwords`` (keyterms) bias, never insert: see :func:`with_prompted_terms`.
         """
         x = np.asarray(samples_16k_mono, dtype=np.float32).reshape(-1)
         if x.size < 1600:  # under 0.1 s: nothing to recognize
@@ -142,20 +143,47 @@ class Recognizer:
         clips = speech_clips(x)
         if not clips:
             return []
+        # a live phrase (quick) was cut at its pauses already: it is decoded whole once it holds speech
+        clips = "0" if quick else clips
+        words = self._decode(x, clips, quick, None, offset)
+        if hotwords and words:
+            words = with_prompted_terms(words, self._decode(x, clips, quick, hotwords, offset), hotwords)
+        return words
+
+    def _decode(self, x: np.ndarray, clips, quick: bool, hotwords: str | None, offset: float) -> list[dict]:
         with self._lock:
             self._model.window = encoder_window(x.size) if quick else WINDOWS[-1]
             segments, _info = self._model.transcribe(
-                x,
-                language="en",
-                word_timestamps=True,
-                beam_size=1,
-                hotwords=hotwords or None,
-                condition_on_previous_text=False,
-                # a live phrase (quick) was cut at its pauses already: it is decoded whole once it holds speech
-                clip_timestamps="0" if quick else clips,
+                x, language="en", word_timestamps=True, beam_size=1, hotwords=hotwords,
+                condition_on_previous_text=False, clip_timestamps=clips,
             )
             raw = [w for seg in segments for w in (seg.words or [])]
         return _to_words(raw, offset, len(x) / 16000.0)
+
+
+def with_prompted_terms(plain: list[dict], prompted: list[dict], terms: str) -> list[dict]:
+    """The words read without a prompt, where the prompted reading differs only by writing one of the
+    prompt's terms in the same place (no more words, the same time): Whisper's prompt then corrects a
+    spelling ("at me" -> "Acme") but never adds words that were not spoken, and never drops any.
+
+    >>> w = lambda text, t: {"word": text, "start": t, "end": t + 0.3}
+    >>> plain = [w("calling", 0.0), w("at", 0.4), w("me", 0.6), w("support", 1.0)]
+    >>> prompted = [w("calling", 0.0), w("acme", 0.5), w("support", 1.0), w("testing", 1.4)]
+    >>> [x["word"] for x in with_prompted_terms(plain, prompted, "Acme, testing 123")]
+    ['calling', 'acme', 'support']
+    """
+    from difflib import SequenceMatcher
+
+    wanted = {plain_word(t) for t in terms.replace(",", " ").split()} - {""}
+    a, b = [w["word"] for w in plain], [w["word"] for w in prompted]
+    out: list[dict] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if (tag == "replace" and j2 - j1 <= i2 - i1 and set(b[j1:j2]) & wanted
+                and prompted[j1]["start"] >= plain[i1]["start"] - 0.5 and prompted[j2 - 1]["end"] <= plain[i2 - 1]["end"] + 0.5):
+            out += prompted[j1:j2]
+        else:
+            out += plain[i1:i2]
+    return out
 
 
 VAD_BLOCK = 16000 * 300  # samples the voice-activity model reads at a time: memory stays flat on hour-long files
