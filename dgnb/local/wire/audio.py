@@ -156,17 +156,44 @@ def sniff_container(head: bytes) -> str | None:
     return None
 
 
+PCM_FORMATS = {1: "PCM", 3: "float", 6: "A-law", 7: "mu-law", 0xFFFE: "extensible"}
+PCM_BITS = {1: (8, 16, 24, 32), 3: (32, 64), 6: (8,), 7: (8,), 0xFFFE: (8, 16, 24, 32, 64)}
+
+
+def _check_wav_format(body: bytes) -> None:
+    """Reject a ``fmt`` chunk whose numbers no real recording has, before anything is decoded."""
+    if len(body) < 16:
+        raise bad(f"WAV fmt chunk is {len(body)} bytes, too short to describe the audio (16 needed)")
+    tag, channels, rate, _byte_rate, block_align, bits = struct.unpack_from("<HHIIHH", body)
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise bad(f"WAV header declares {channels} channels (1..{MAX_CHANNELS} are accepted)")
+    if not 1000 <= rate <= MAX_SAMPLE_RATE:
+        raise bad(f"WAV header declares a sample rate of {rate} Hz (1000..{MAX_SAMPLE_RATE} Hz are accepted)")
+    if tag in PCM_FORMATS:
+        if bits not in PCM_BITS[tag]:
+            raise bad(f"WAV header declares {bits} bits per sample for {PCM_FORMATS[tag]} audio "
+                      f"({', '.join(map(str, PCM_BITS[tag]))} are valid)")
+        if block_align != channels * bits // 8:
+            raise bad(f"WAV header declares a block align of {block_align} bytes, but {channels} channel(s) of "
+                      f"{bits}-bit samples take {channels * bits // 8}")
+
+
 def _check_wav_header(head: bytes, total_size: int) -> None:
-    """Reject WAV files whose header claims more audio than the body holds."""
+    """Reject WAV files whose header is impossible or claims more audio than the body holds."""
     if head[:4] != b"RIFF":
         return
     if total_size < 44:
         raise bad(f"WAV file is truncated: {total_size} bytes is too short for a WAV header")
-    pos = 12
+    pos, seen_format = 12, False
     while pos + 8 <= len(head):
         cid = head[pos:pos + 4]
         (size,) = struct.unpack_from("<I", head, pos + 4)
+        if cid == b"fmt ":
+            _check_wav_format(head[pos + 8:pos + 8 + min(size, 40)])
+            seen_format = True
         if cid == b"data":
+            if not seen_format:
+                raise bad("WAV file has no fmt chunk before its data: nothing says how to read the audio")
             if size in (0, 0xFFFFFFFF):  # unknown length (streamed WAV)
                 return
             present = total_size - (pos + 8)
@@ -271,6 +298,7 @@ def _decode_container(source, enc: str | None) -> Audio:
             found = f" (found only {', '.join(kinds)} streams)" if kinds else ""
             raise bad(f"the file contains no audio stream{found}")
         stream = container.streams.audio[0]
+        _check_stream(stream.codec_context.sample_rate or 0, stream.codec_context.channels or 0)
         if enc in ("opus", "ogg-opus") and stream.codec_context.name not in ("opus", "libopus"):
             raise bad(f"encoding={enc} does not match the audio, whose codec is {stream.codec_context.name}")
         rows, n_in, in_rate, nch = _decode_stream(container, stream)
@@ -278,6 +306,14 @@ def _decode_container(source, enc: str | None) -> Audio:
         raise bad("no audio samples could be decoded: the file is empty, truncated or corrupt")
     samples = np.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]
     return Audio(np.ascontiguousarray(samples, dtype=np.float32), TARGET_RATE, round(n_in / in_rate, 6), nch, _sha256(source))
+
+
+def _check_stream(rate: int, channels: int) -> None:
+    """A stream's declared rate and channels within what any real recording has (0: not declared)."""
+    if rate and not 1000 <= rate <= MAX_SAMPLE_RATE:
+        raise bad(f"the audio stream declares a sample rate of {rate} Hz (1000..{MAX_SAMPLE_RATE} Hz are accepted)")
+    if channels > MAX_CHANNELS:
+        raise bad(f"the audio stream declares {channels} channels (1..{MAX_CHANNELS} are accepted)")
 
 
 def _decode_stream(container, stream):
@@ -321,8 +357,8 @@ def _decode_stream(container, stream):
     except av.error.FFmpegError:
         if n_in == 0:
             raise bad("could not decode the audio: the data is corrupt or in an unsupported format") from None
-    except (MemoryError, OverflowError):
-        raise bad("could not decode the audio: the stream claims an impossible size") from None
+    except (MemoryError, OverflowError, ValueError):
+        raise bad("could not decode the audio: the stream claims an impossible size or layout") from None
     if rows and rows[0].shape[0] != nch:
         nch = rows[0].shape[0]
     return rows, n_in, in_rate or TARGET_RATE, nch

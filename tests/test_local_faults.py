@@ -1,0 +1,88 @@
+"""The local engine against malformed audio: every WAV whose header lies or is impossible gets a
+clear 400 in Deepgram's error shape, at once (nothing is decoded), and is never retried by the client;
+the server goes on serving."""
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+import dgnb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from nonspeech import sweep  # noqa: E402
+
+TONE = (sweep(1.0) * 32767).astype("<i2").tobytes()  # one second of real audio at 16 kHz
+
+
+def wav(*, rate=16000, channels=1, bits=16, tag=1, block_align=None, data=TONE, data_size=None,
+        fmt_size=16, with_fmt=True) -> bytes:
+    """A WAV file with every header field settable, so each can lie."""
+    block_align = channels * bits // 8 if block_align is None else block_align
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block_align, block_align, bits)[:fmt_size]
+    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt) if with_fmt else b""
+    chunks += b"data" + struct.pack("<I", len(data) if data_size is None else data_size) + data
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+# (id, body, words the message must contain)
+LIES = [
+    ("rate-0", wav(rate=0), "sample rate of 0 Hz"),
+    ("rate-1", wav(rate=1), "sample rate of 1 Hz"),
+    ("rate-999", wav(rate=999), "sample rate of 999 Hz"),
+    ("rate-1e9", wav(rate=1_000_000_000), "sample rate of 1000000000 Hz"),
+    ("channels-0", wav(channels=0, block_align=2), "0 channels"),
+    ("channels-100", wav(channels=100), "100 channels"),
+    ("bits-0", wav(bits=0, block_align=2), "0 bits per sample"),
+    ("bits-7", wav(bits=7, block_align=1), "7 bits per sample"),
+    ("float-16-bit", wav(tag=3), "16 bits per sample for float"),
+    ("mulaw-16-bit", wav(tag=7), "16 bits per sample for mu-law"),
+    ("block-align-lies", wav(block_align=7), "block align of 7"),
+    ("fmt-chunk-short", wav(fmt_size=8), "fmt chunk is 8 bytes"),
+    ("no-fmt-chunk", wav(with_fmt=False), "no fmt chunk"),
+    ("data-size-lies", wav(data_size=len(TONE) * 1000), "claims"),
+]
+
+
+@pytest.fixture(scope="module")
+def dg(local_server):
+    with dgnb.Client(api_key=local_server.api_key, url=local_server.url, max_retries=2) as client:
+        yield client
+
+
+@pytest.mark.parametrize("body,fragment", [c[1:] for c in LIES], ids=[c[0] for c in LIES])
+def test_a_lying_wav_header_is_a_clear_400(local_server, body, fragment):
+    r = httpx.post(f"{local_server.url}/v1/listen", content=body, headers=local_server.headers, timeout=30)
+    assert r.status_code == 400, r.text
+    err = r.json()
+    assert set(err) == {"err_code", "err_msg", "request_id"} and err["err_code"] == "Bad Request"
+    assert fragment.lower() in err["err_msg"].lower(), err["err_msg"]
+
+
+def _requests(local_server) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{local_server.data_dir / 'ledger.sqlite3'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM requests WHERE path = '/v1/listen'").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_the_client_says_what_was_wrong_and_does_not_retry(dg, local_server):
+    before = _requests(local_server)
+    with pytest.raises(dgnb.ApiError) as info:
+        dg.transcribe(wav(bits=0, block_align=2))
+    assert info.value.status_code == 400 and "0 bits per sample" in str(info.value)
+    assert _requests(local_server) == before + 1  # one request: a 400 is not retried
+
+
+def test_honest_headers_still_decode(local_server):
+    for body in (wav(), wav(rate=8000, data=TONE[:16000]), wav(channels=2, data=TONE),
+                 wav(tag=3, bits=32, data=(np.frombuffer(TONE, "<i2") / 32768).astype("<f4").tobytes())):
+        r = httpx.post(f"{local_server.url}/v1/listen", content=body, headers=local_server.headers, timeout=60)
+        assert r.status_code == 200, r.text
