@@ -86,3 +86,44 @@ def test_honest_headers_still_decode(local_server):
                  wav(tag=3, bits=32, data=(np.frombuffer(TONE, "<i2") / 32768).astype("<f4").tobytes())):
         r = httpx.post(f"{local_server.url}/v1/listen", content=body, headers=local_server.headers, timeout=60)
         assert r.status_code == 200, r.text
+
+
+# ---------------------------------------------------------------- privilege ----
+def _call(server, method: str, path: str, key: str, **kw) -> httpx.Response:
+    return httpx.request(method, f"{server.url}{path}", headers={"Authorization": f"Token {key}"}, timeout=30, **kw)
+
+
+@pytest.fixture()
+def project(local_server):
+    """(project id, the admin key's id) of the engine's own project."""
+    me = _call(local_server, "GET", "/v1/auth/token", local_server.api_key).json()
+    return me["project_id"], me["api_key_id"]
+
+
+def _new_key(server, key: str, pid: str, scopes: list[str]) -> httpx.Response:
+    return _call(server, "POST", f"/v1/projects/{pid}/keys", key, json={"comment": "fault suite", "scopes": scopes})
+
+
+def test_a_member_key_cannot_delete_or_mint_a_key_above_it(local_server, project):
+    pid, admin_id = project
+    member = _new_key(local_server, local_server.api_key, pid, ["member"]).json()
+    r = _call(local_server, "DELETE", f"/v1/projects/{pid}/keys/{admin_id}", member["key"])
+    assert r.status_code == 403 and "permissions it does not hold" in r.json()["err_msg"], r.text
+    r = _new_key(local_server, member["key"], pid, ["admin"])
+    assert r.status_code == 403, r.text
+    assert _call(local_server, "GET", "/v1/projects", local_server.api_key).status_code == 200  # the owner still gets in
+    # its own level is fine: a member key deletes another member key of its member, and itself
+    other = _new_key(local_server, member["key"], pid, ["member"]).json()
+    for key_id in (other["api_key_id"], member["api_key_id"]):
+        r = _call(local_server, "DELETE", f"/v1/projects/{pid}/keys/{key_id}", member["key"])
+        assert r.status_code == 200, r.text
+
+
+def test_the_last_owner_key_cannot_be_deleted(local_server, project):
+    pid, admin_id = project
+    second = _new_key(local_server, local_server.api_key, pid, ["owner"]).json()
+    r = _call(local_server, "DELETE", f"/v1/projects/{pid}/keys/{second['api_key_id']}", local_server.api_key)
+    assert r.status_code == 200, r.text  # another owner key remains: fine
+    r = _call(local_server, "DELETE", f"/v1/projects/{pid}/keys/{admin_id}", local_server.api_key)
+    assert r.status_code == 400 and "last owner key" in r.json()["err_msg"], r.text
+    assert _call(local_server, "GET", "/v1/projects", local_server.api_key).status_code == 200

@@ -15,6 +15,7 @@ from .records import (
     _not_found,
     now_iso,
 )
+from ..wire.errors import BAD_REQUEST, EngineError
 from .roles import Principal
 
 
@@ -127,9 +128,19 @@ class Keys:
         return _key_dict(row)
 
     def delete_key(self, project_id: str, key_id: str) -> None:
+        """Delete a key; the project's last unexpired owner key stays (checked in the same transaction),
+        so nobody can lock the project's owners out."""
         with self._lock:
-            if self._db.execute("DELETE FROM keys WHERE project_id = ? AND key_id = ?",
-                                (project_id, key_id)).rowcount == 0:
+            row = self._db.execute("SELECT scopes FROM keys WHERE project_id = ? AND key_id = ?",
+                                   (project_id, key_id)).fetchone()
+            if row is None:
                 raise _not_found(f"no API key {key_id!r} in project {project_id!r}")
+            if "owner" in json.loads(row["scopes"]):
+                others = self._db.execute("SELECT scopes, expiration FROM keys WHERE project_id = ? AND key_id != ?",
+                                          (project_id, key_id)).fetchall()
+                if not any("owner" in json.loads(o["scopes"]) and not _expired(o["expiration"]) for o in others):
+                    raise EngineError(400, BAD_REQUEST, "this is the project's last owner key and cannot be deleted: "
+                                                        "create another owner key first")
+            self._db.execute("DELETE FROM keys WHERE project_id = ? AND key_id = ?", (project_id, key_id))
 
     # ----------------------------------------------------------------- projects and members

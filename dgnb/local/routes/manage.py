@@ -259,6 +259,9 @@ def delete_key(ctx: Ctx):
     k = ctx.ledger.get_key(ctx.project_id, key_id)
     if _only_own_keys(ctx.principal) and k["member_id"] != ctx.principal.member_id:
         raise _forbidden("members can delete only the keys of their own member")
+    above = sorted(expand(k["scopes"]) - expand(ctx.principal.scopes))
+    if above:
+        raise _forbidden(f"a key cannot delete a key with permissions it does not hold: {above[:5]}")
     ctx.ledger.delete_key(ctx.project_id, key_id)
     return {"message": "API key deleted."}
 
