@@ -3,6 +3,7 @@ to :class:`dgnb.ApiError` / :class:`dgnb.ConnectionError` (never a raw ``websock
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlencode
 
@@ -11,6 +12,24 @@ from .errors import ApiError, ConnectionError
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection
+
+
+class _RedactCredentials(logging.Filter):
+    """Blanks the value of credential headers in the handshake lines websockets logs at DEBUG."""
+
+    SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in self.SECRET_HEADERS:
+            record.args = (args[0], "[redacted]")
+        return True
+
+
+#: The logger dgnb's sockets log their handshakes and frames to (websockets writes every request
+#: header there at DEBUG; credentials are redacted before any handler sees them).
+log = logging.getLogger("dgnb.websocket")
+log.addFilter(_RedactCredentials())
 
 
 def target(config: Config, namespace: str, path: str, query: Sequence[tuple[str, str]] = (),
@@ -38,7 +57,7 @@ async def connect(url: str, headers: Mapping[str, str], *, label: str, open_time
 
     try:
         return await ws_connect(url, additional_headers=dict(headers), open_timeout=open_timeout, max_size=None,
-                                user_agent_header=None, **kwargs)
+                                user_agent_header=None, logger=log, **kwargs)
     except InvalidStatus as exc:
         response = exc.response
         raise ApiError(response.status_code, ApiError.decode_body(bytes(response.body or b"")),

@@ -92,13 +92,19 @@ def start_in_background(*, host: str = "127.0.0.1", port: int = 0, data_dir=None
 
 
 class _DenialLogFilter(logging.Filter):
-    """Drop uvicorn's false alarm after a WebSocket handshake is refused with an HTTP 401.
-
-    uvicorn's websockets-sansio protocol sends the denial response but does not mark the
-    handshake complete, so it logs "ASGI callable returned without completing handshake."
+    """uvicorn's WebSocket log, made safe and quiet: the credential headers of a handshake, which
+    websockets logs at DEBUG ("< Authorization: Token ..."), are blanked; and uvicorn's false alarm
+    after a handshake is refused with an HTTP 401 is dropped (its websockets-sansio protocol sends the
+    denial but does not mark the handshake complete, so it logs "ASGI callable returned without
+    completing handshake.").
     """
 
+    SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie"})
+
     def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in self.SECRET_HEADERS:
+            record.args = (args[0], "[redacted]")
         return "returned without completing handshake" not in record.getMessage()
 
 
