@@ -127,3 +127,40 @@ def test_the_last_owner_key_cannot_be_deleted(local_server, project):
     r = _call(local_server, "DELETE", f"/v1/projects/{pid}/keys/{admin_id}", local_server.api_key)
     assert r.status_code == 400 and "last owner key" in r.json()["err_msg"], r.text
     assert _call(local_server, "GET", "/v1/projects", local_server.api_key).status_code == 200
+
+
+# ---------------------------------------------------------------- exposure and leftovers ----
+def test_a_caller_without_credentials_learns_nothing_of_the_machine(local_server):
+    r = httpx.post(f"{local_server.url}/v1/listen", content=wav(), timeout=30)
+    assert r.status_code == 401
+    assert str(local_server.data_dir) not in r.text and "admin.key" not in r.text, r.text
+
+
+def test_the_data_dir_is_private_and_a_killed_engine_leaves_no_upload(tmp_path):
+    import os
+    import signal
+    import stat
+
+    from local_server import start_server, stop_server
+
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    os.chmod(data, 0o755)
+    first = start_server(data)
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o700  # it holds the admin key and the ledger
+    for name in ("ledger.sqlite3", "admin.key"):
+        assert stat.S_IMODE(os.stat(data / name).st_mode) == 0o600, name
+    own = data / "tmp" / str(first.process.pid)
+    assert own.is_dir()
+    (own / "upload-in-flight").write_bytes(b"\0" * 100_000)  # what a request had written when the engine died
+    (data / "tmp" / "loose-upload").write_bytes(b"\0" * 1000)  # older engines wrote straight into tmp/
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.process.wait(10)
+    second = start_server(data)
+    try:
+        left = sorted(p.name for p in (data / "tmp").iterdir())
+        assert left == [str(second.process.pid)] and not list((data / "tmp" / left[0]).iterdir())
+        r = httpx.post(f"{second.url}/v1/listen", content=wav(), headers=second.headers, timeout=60)
+        assert r.status_code == 200, r.text
+    finally:
+        stop_server(second)

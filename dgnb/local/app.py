@@ -12,7 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from .wire.errors import INSUFFICIENT_PERMISSIONS, INVALID_AUTH, default_code, error_response
-from .ledger import ADMIN_KEY_FILE, Ledger
+from .ledger import Ledger
 from .settings import EngineSettings
 from .models.stt import get_recognizer
 
@@ -37,13 +37,13 @@ class Engine:
     def __init__(self, data_dir=None, model: str | None = None, *, max_upload_bytes: int | None = None,
                  url_timeout: float | None = None):
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private(self.data_dir, 0o700)  # it holds the admin key and the ledger
         self.ledger = Ledger(self.data_dir)
         self.recognizer = get_recognizer(model)
         self.model = model
         self.settings = EngineSettings.from_env(max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)
-        self.tmp_dir = self.data_dir / "tmp"
-        self.tmp_dir.mkdir(exist_ok=True)
+        self.tmp_dir = _own_tmp_dir(self.data_dir / "tmp")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -58,9 +58,41 @@ class Engine:
         return self.ledger.admin_key
 
 
+def _private(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except OSError:  # not ours to change (a shared mount): leave it as it is
+        pass
+
+
+def _own_tmp_dir(root: Path) -> Path:
+    """This process's folder for uploads in flight, under ``root``; what engines that are gone left
+    behind there (a ``kill -9`` mid-upload) is removed first. Engines sharing a data dir keep apart."""
+    import shutil
+
+    root.mkdir(mode=0o700, exist_ok=True)
+    for left in root.iterdir():
+        if left.is_dir() and left.name.isdigit() and _alive(int(left.name)):
+            continue
+        shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(missing_ok=True)
+    own = root / str(os.getpid())
+    own.mkdir(mode=0o700, exist_ok=True)
+    return own
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 def _credentials_help(engine: Engine) -> str:
-    return (f"Invalid credentials. Send the header 'Authorization: Token <API key>'; the local admin key is in "
-            f"{engine.data_dir / ADMIN_KEY_FILE}")
+    # where the admin key lives is said at start-up only, never to a caller who has no credentials
+    return "Invalid credentials. Send the header 'Authorization: Token <API key>'."
 
 
 def _ws_credentials(scope) -> tuple[str | None, str | None]:

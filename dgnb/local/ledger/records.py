@@ -119,6 +119,7 @@ class Store:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        os.chmod(self.path, 0o600)  # keys' hashes and usage: the owner's only (its -wal and -shm files follow)
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the process in WAL mode
