@@ -193,6 +193,16 @@ def test_api_error_fields_from_deepgram_body(run, server):
     assert len(server.seen) == 1  # 4xx is not retried
 
 
+@pytest.mark.parametrize("body", [b"<html>proxy login</html>", b'{"metadata": {"request_id": "x"', b""])
+def test_a_reply_that_is_not_json_is_a_dgnb_error_naming_the_request(run, server, body):
+    server.script(Reply(200, body, {"content-type": "application/json"}))
+    dg = run.client(api_key="k", url=server.url)
+    with pytest.raises(dgnb.DgnbError) as info:
+        run(dg.listen.transcribe_file(b"RIFF0000WAVE"))
+    assert "POST /v1/listen" in str(info.value) and "not valid JSON" in str(info.value)
+    assert not isinstance(info.value, ValueError)  # not json's own error, from deep inside
+
+
 def test_connection_error_after_retries(run):
     dg = run.client(api_key="k", url=f"http://127.0.0.1:{free_port()}", max_retries=1)
     with pytest.raises(dgnb.ConnectionError) as info:

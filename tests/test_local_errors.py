@@ -63,6 +63,8 @@ CASES = [
     ("french", {"language": "fr"}, WAV, None, 400, "English"),
     ("bad-boolean", {"punctuate": "maybe"}, WAV, None, 422, "punctuate"),
     ("bad-utt-split", {"utterances": "true", "utt_split": "soon"}, WAV, None, 422, "utt_split"),
+    ("utt-split-nan", {"utterances": "true", "utt_split": "nan"}, WAV, None, 422, "utt_split"),
+    ("utt-split-infinite", {"utterances": "true", "utt_split": "inf"}, WAV, None, 422, "utt_split"),
     ("bad-summarize", {"summarize": "v9"}, WAV, None, 422, "summarize"),
     ("bad-redact", {"redact": "everything"}, WAV, None, 422, "redact"),
     ("bad-callback-method", {"callback": "http://127.0.0.1:9/x", "callback_method": "get"}, WAV, None, 422, "callback_method"),

@@ -9,6 +9,7 @@ perform the actions: :class:`SyncRunner` on ``httpx.Client`` and :class:`AsyncRu
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import os
 import random
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generator, Itera
 
 from .. import __version__
 from .config import Credentials, Endpoints
-from .errors import ApiError, ConnectionError, TimeoutError
+from .errors import ApiError, ConnectionError, DgnbError, TimeoutError
 
 if TYPE_CHECKING:  # httpx is imported when the first client is made, keeping `import dgnb` fast
     import httpx
@@ -289,17 +290,26 @@ class SyncRunner:
             json=action.json, content=body, timeout=action.timeout,
         )
 
-    def advance(self, gen: Generator, value: Any, error: Exception | None) -> tuple[bool, Any]:
-        """Give the pipeline the last outcome; get (finished, next action or final value)."""
+    def advance(self, gen: Generator, value: Any, error: Exception | None, last: Any = None) -> tuple[bool, Any]:
+        """Give the pipeline the last outcome; get (finished, next action or final value).
+
+        A reply that is not the JSON its endpoint returns (a proxy's page, a truncated body) becomes a
+        :class:`DgnbError` naming the request, not a ``json.JSONDecodeError`` from deep inside."""
         try:
             return False, (gen.throw(error) if error is not None else gen.send(value))
         except StopIteration as stop:
             return True, stop.value
+        except json.JSONDecodeError as exc:
+            reply = getattr(last, "status_code", None) is not None
+            where = f"{last.request.method} {last.request.url.path}" if reply else "a request"
+            status = f"HTTP {last.status_code} " if reply else ""
+            raise DgnbError(f"{where}: the {status}reply is not valid JSON ({exc.msg} at character {exc.pos}); "
+                            "is the URL a Deepgram endpoint?") from None
 
     def run(self, gen: Generator) -> Any:
         value, error, last = None, None, None
         while True:
-            done, action = self.advance(gen, value, error)
+            done, action = self.advance(gen, value, error, last)
             if done:
                 return RawResponse(action, last) if self.raw else action
             value = error = None
@@ -335,7 +345,7 @@ class AsyncRunner(SyncRunner):
     async def run(self, gen: Generator) -> Any:  # type: ignore[override]
         value, error, last = None, None, None
         while True:
-            done, action = self.advance(gen, value, error)
+            done, action = self.advance(gen, value, error, last)
             if done:
                 return RawResponse(action, last) if self.raw else action
             value = error = None
