@@ -164,3 +164,20 @@ def test_the_data_dir_is_private_and_a_killed_engine_leaves_no_upload(tmp_path):
         assert r.status_code == 200, r.text
     finally:
         stop_server(second)
+
+
+# ---------------------------------------------------------------- model names ----
+@pytest.mark.parametrize("model", ["nonexistent", "nova-9", "nova-2-podcast", "flux-general-en", "aura-2-thalia-en"])
+def test_an_unknown_model_is_a_400_that_lists_the_models(local_server, model):
+    r = httpx.post(f"{local_server.url}/v1/listen", params={"model": model}, content=wav(), headers=local_server.headers,
+                   timeout=30)
+    assert r.status_code == 400, r.text
+    assert model in r.json()["err_msg"] and "nova-3" in r.json()["err_msg"]
+
+
+@pytest.mark.parametrize("model", ["nova-3", "nova-2-phonecall", "base", "enhanced-meeting", "whisper-large",
+                                   "whisper-tiny.en", "1f5ab5a0-5f8a-4e1c-9f3a-2b6e4c7d8e90"])
+def test_deepgram_models_are_served_locally_with_a_warning_or_not(local_server, model):
+    r = httpx.post(f"{local_server.url}/v1/listen", params={"model": model}, content=wav(), headers=local_server.headers,
+                   timeout=60)
+    assert r.status_code == 200, r.text

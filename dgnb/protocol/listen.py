@@ -3,6 +3,8 @@
 >>> from dgnb.protocol.listen import LISTEN_OPTIONS, LIVE_OPTIONS
 >>> "diarize" in LISTEN_OPTIONS, "interim_results" in LISTEN_OPTIONS, "interim_results" in LIVE_OPTIONS
 (True, False, True)
+>>> is_stt_model("nova-2-phonecall"), is_stt_model("nova-9")
+(True, False)
 """
 from __future__ import annotations
 
@@ -28,3 +30,22 @@ LIVE_CONTROL_MESSAGES = ("KeepAlive", "Finalize", "CloseStream", "Configure")
 
 #: Message types a live stream answers with.
 LIVE_SERVER_MESSAGES = ("Results", "SpeechStarted", "UtteranceEnd", "Metadata", "Error", "Warning")
+
+#: Deepgram's speech-to-text models on ``/v1/listen`` and their options (``nova-2-phonecall``...); a
+#: family name alone (``nova-2``) means its general option. Flux is ``/v2/listen`` only.
+STT_MODELS = {
+    "nova-3": ("general", "medical"),
+    "nova-2": ("general", "meeting", "phonecall", "finance", "conversationalai", "voicemail", "video", "medical",
+               "drivethru", "automotive", "atc"),
+    "nova": ("general", "phonecall", "medical"),
+    "enhanced": ("general", "meeting", "phonecall", "finance"),
+    "base": ("general", "meeting", "phonecall", "finance", "conversationalai", "voicemail", "video"),
+    "whisper": ("tiny", "base", "small", "medium", "large"),
+}
+
+
+def is_stt_model(name: str) -> bool:
+    """Whether ``name`` is one of Deepgram's /v1/listen model names (family, or family-option)."""
+    name = name.strip().lower()
+    return name in STT_MODELS or any(name == f"{family}-{option}" for family, options in STT_MODELS.items()
+                                     for option in options)

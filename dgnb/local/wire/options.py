@@ -7,9 +7,11 @@ Values that cannot be parsed (``punctuate=maybe``, ``utt_split=abc``) raise a 42
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ...protocol.listen import STT_MODELS, is_stt_model
 from .errors import BAD_REQUEST, UNPROCESSABLE, EngineError
 
 TRUE = {"true", "1", "yes", "on", ""}
@@ -18,6 +20,7 @@ ENGLISH = {"en", "en-us", "en-gb", "en-au", "en-in", "en-nz", "en-ca", "en-ie", 
 REDACT_KINDS = {"pci", "ssn", "numbers", "true", "false", "phi", "name", "email", "location"}
 LOCAL_REDACT = {"pci", "ssn", "numbers"}
 LOCAL_MODEL_ALIASES = {"whisper", "whisper-tiny", "whisper-tiny.en", "tiny.en", "local"}
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 BOOL_OPTIONS = (
     "punctuate", "smart_format", "diarize", "multichannel", "numerals", "profanity_filter",
@@ -149,8 +152,13 @@ def _bool(o: ListenOptions, key: str, values: list[str], model: str) -> None:
 
 def _model(o: ListenOptions, key: str, values: list[str], model: str) -> None:
     o.model = values[-1].strip()
-    if o.model and o.model.lower() not in LOCAL_MODEL_ALIASES and o.model != model:
-        o.warn("model", "unsupported_model", f"model {o.model!r} is not available locally; the request was served by {model}")
+    if not o.model or o.model.lower() in LOCAL_MODEL_ALIASES or o.model == model:
+        return
+    if not is_stt_model(o.model) and not _UUID.fullmatch(o.model):  # a custom model's id is a UUID
+        families = ", ".join(STT_MODELS)
+        raise EngineError(400, BAD_REQUEST, f"model={o.model!r} is not a speech-to-text model: use one of {families}, "
+                                            f"with an option such as nova-2-phonecall, or the local model ({model})")
+    o.warn("model", "unsupported_model", f"model {o.model!r} is not available locally; the request was served by {model}")
 
 
 def _latest_only(o: ListenOptions, key: str, values: list[str], model: str) -> None:
