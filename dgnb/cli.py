@@ -14,6 +14,13 @@ def _serve(args: argparse.Namespace) -> int:
     from .local.wire.errors import EngineError
 
     try:
+        if args.reset_admin_key:
+            from .local.app import default_data_dir
+            from .local.ledger import Ledger
+
+            ledger = Ledger(args.data_dir or default_data_dir())
+            print(f"dgnb serve: a new admin key is in {ledger.reset_admin_key()}", flush=True)
+            ledger.close()
         run(host=args.host, port=args.port, data_dir=args.data_dir, model=args.model,
             think=",".join(args.think) if args.think else None)
     except EngineError as exc:
@@ -50,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "model name (default: the bundled Whisper tiny.en)")
     serve.add_argument("--think", action="append", metavar="[NAME=]MODULE:FUNCTION",
                        help="a Python function the local voice agent thinks with (repeatable)")
+    serve.add_argument("--reset-admin-key", action="store_true", help="write a new owner key to admin.key in the "
+                       "data dir first (for an owner locked out of the engine); other keys keep working")
     serve.set_defaults(func=_serve)
     demo = sub.add_parser("demo", help="transcribe a two-voice sample call on the local engine: DataFrame and plots")
     demo.add_argument("--out", default="demo-output", help="folder for the audio, transcript and plots (default demo-output)")

@@ -52,12 +52,12 @@ def _pump(stream, lines: "queue.Queue[str]", sink: list) -> None:
     lines.put("")
 
 
-def start_server(data_dir: Path, *, extra_env: dict | None = None, timeout: float = 60.0) -> LocalServer:
-    """Run ``python -m dgnb serve --port 0`` and wait for its 'listening on' line."""
+def start_server(data_dir: Path, *, extra_env: dict | None = None, timeout: float = 60.0, args=()) -> LocalServer:
+    """Run ``python -m dgnb serve --port 0 [args]`` and wait for its 'listening on' line."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dgnb", "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "dgnb", "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir), *args],
         cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
     lines: "queue.Queue[str]" = queue.Queue()

@@ -129,6 +129,23 @@ def test_the_last_owner_key_cannot_be_deleted(local_server, project):
     assert _call(local_server, "GET", "/v1/projects", local_server.api_key).status_code == 200
 
 
+def test_a_locked_out_owner_mints_a_new_admin_key_from_the_data_dir(tmp_path):
+    from local_server import start_server, stop_server
+
+    first = start_server(tmp_path)
+    stop_server(first)
+    (tmp_path / "admin.key").unlink()  # the owner lost the key
+    second = start_server(tmp_path, args=["--reset-admin-key"])
+    try:
+        assert second.api_key and second.api_key != first.api_key
+        for key in (second.api_key, first.api_key):  # the new key is an owner's; the old one still works too
+            assert _call(second, "GET", "/v1/projects", key).status_code == 200
+        me = _call(second, "GET", "/v1/auth/token", second.api_key).json()
+        assert "owner" in me["scopes"] and me["member_id"]
+    finally:
+        stop_server(second)
+
+
 # ---------------------------------------------------------------- exposure and leftovers ----
 def test_a_caller_without_credentials_learns_nothing_of_the_machine(local_server):
     r = httpx.post(f"{local_server.url}/v1/listen", content=wav(), timeout=30)

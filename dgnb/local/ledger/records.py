@@ -161,6 +161,21 @@ class Store:
             _write_secret(self.data_dir / ADMIN_KEY_FILE, secret)
 
 
+    def reset_admin_key(self) -> Path:
+        """A new owner key of the first project, for its owner, written to ``admin.key`` (for an owner
+        locked out: ``dgnb serve --reset-admin-key``); returns the file's path. Other keys stay."""
+        with self._lock:
+            rows = self._db.execute("SELECT member_id, scopes FROM project_members WHERE project_id = ? "
+                                    "ORDER BY rowid", (self.default_project_id,)).fetchall()
+            owner = next((r["member_id"] for r in rows if "owner" in json.loads(r["scopes"])),
+                         rows[0]["member_id"] if rows else None)
+            with self._tx():
+                _key_id, secret = self._insert_key(self.default_project_id, owner,
+                                                   "admin key (reset from the data dir)", ADMIN_SCOPES)
+        path = self.data_dir / ADMIN_KEY_FILE
+        _write_secret(path, secret)
+        return path
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
