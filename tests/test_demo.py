@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+from conftest import AUDIO, recorded
 from dgnb.notebook.demo import speaker_agreement, word_error_rate
 
 
@@ -29,6 +30,7 @@ def test_demo_transcribes_the_sample_call_with_speakers_and_plots(tmp_path):
     assert (out / "speakers.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@recorded
 def test_client_without_credentials_uses_embedded_engine_and_says_so_once(tmp_path):
     code = (
         "import dgnb, sys\n"
@@ -37,7 +39,7 @@ def test_client_without_credentials_uses_embedded_engine_and_says_so_once(tmp_pa
         "t = a.transcribe(sys.argv[1])\n"
         "print(len(t.words), t.words['word'].iloc[0], t.model)\n"
     )
-    wav = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "audio", "preamble.wav")
+    wav = str(AUDIO / "preamble.wav")
     proc = subprocess.run([sys.executable, "-c", code, wav], env=clean_env(tmp_path), capture_output=True, text=True,
                           timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]

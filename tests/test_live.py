@@ -23,9 +23,9 @@ import pytest
 
 import dgnb
 from dgnb.api.listen import live as L
+from conftest import AUDIO, recorded
 from local_server import start_server, stop_server
 
-AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "audio"
 MULAW = AUDIO / "preamble-websocket.wav"
 PREAMBLE = AUDIO / "preamble.wav"
 SHORT = AUDIO / "testing-websocket.wav"
@@ -86,6 +86,7 @@ def mulaw_run(dg):
 
 
 # ---------------------------------------------------------------- real streams ----
+@recorded
 def test_mulaw_raw_stream_gives_interims_finals_and_matches_prerecorded(mulaw_run, reference):
     conn, transcript, events, iterated = mulaw_run
     finals = [m for m in conn.messages if isinstance(m, L.ResultsMessage) and m.is_final]
@@ -101,6 +102,7 @@ def test_mulaw_raw_stream_gives_interims_finals_and_matches_prerecorded(mulaw_ru
     assert conn.close_code == 1000 and conn.error is None and conn.reconnects == 0
 
 
+@recorded
 def test_events_and_iteration_see_every_message(mulaw_run):
     conn, _, events, iterated = mulaw_run
     assert [m.type for m in iterated] == [m.type for m in conn.messages]
@@ -113,6 +115,7 @@ def test_events_and_iteration_see_every_message(mulaw_run):
 
 
 @pytest.mark.asyncio
+@recorded
 async def test_async_linear16_stream_of_decoded_wav(local_server, reference):
     """preamble.wav (22.05 kHz PCM) decoded and sent as linear16 from an AsyncClient, in 100 ms chunks."""
     async with dgnb.AsyncClient(api_key=local_server.api_key, url=local_server.url) as adg:
@@ -129,6 +132,7 @@ async def test_async_linear16_stream_of_decoded_wav(local_server, reference):
         assert_contiguous(conn.finals, w.getnframes() / w.getframerate())
 
 
+@recorded
 def test_send_finalize_finish_by_hand_with_context_manager(dg):
     """live() + send() + finalize() + finish() on raw linear16 chunks."""
     with wave.open(str(PREAMBLE)) as w:
@@ -261,6 +265,7 @@ class DropProxy:
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop)
 
 
+@recorded
 def test_reconnect_after_a_drop_loses_and_duplicates_nothing(local_server, mulaw_run):
     proxy = DropProxy(local_server.url, after_finals=3)
     try:
@@ -286,6 +291,7 @@ def test_reconnect_after_a_drop_loses_and_duplicates_nothing(local_server, mulaw
     assert conn.error is None and conn.close_code == 1000
 
 
+@recorded
 def test_drop_without_reconnect_reports_an_error(local_server):
     proxy = DropProxy(local_server.url, after_finals=2)
     try:
@@ -313,6 +319,7 @@ def impatient_server():
             stop_server(server)
 
 
+@recorded
 def test_keepalive_keeps_a_paused_stream_open(impatient_server):
     client = dgnb.Client(api_key=impatient_server.api_key, url=impatient_server.url)
     conn = L.live(client, encoding="mulaw", sample_rate=8000, keepalive=0.5)
@@ -341,6 +348,7 @@ def test_server_error_reaches_handler_and_does_not_hang(impatient_server):
 
 
 # ---------------------------------------------------------------- notebook-like use ----
+@recorded
 def test_sync_api_inside_a_running_event_loop_returns_at_once(dg):
     """As in a Jupyter cell (the kernel's loop is running): no asyncio.run error, no blocking."""
 

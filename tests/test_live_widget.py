@@ -13,12 +13,13 @@ from nbclient import NotebookClient
 import dgnb
 from dgnb.api.listen import live as L
 from dgnb.notebook.widgets import LiveTranscript
+from conftest import AUDIO, recorded
 
 ROOT = Path(__file__).resolve().parent.parent
-AUDIO = ROOT.parent / "shared" / "fixtures" / "audio"
 NOTEBOOK = Path(__file__).resolve().parent / "notebooks" / "live_cell_returns.ipynb"
 
 
+@recorded
 def test_widget_follows_a_real_stream_to_its_final_transcript(local_server):
     dg = dgnb.Client(api_key=local_server.api_key, url=local_server.url)
     conn = L.stream_file(dg, AUDIO / "preamble-websocket.wav", realtime=False, encoding="mulaw",
@@ -80,6 +81,7 @@ def test_widget_rejects_what_is_not_a_connection():
         LiveTranscript("not a connection")
 
 
+@recorded
 def test_notebook_cell_returns_while_streaming(local_server, monkeypatch):
     """Executed with nbclient: the stream_file cell returns at once, the stream goes on, and a later
     cell gets the final transcript (and the widget's state matches it)."""

@@ -37,6 +37,7 @@ def test_quick_reads_short_clips_nearly_as_well(clips):
     assert quick.wer <= full.wer + 0.03, (quick.wer, full.wer)
 
 
+@recorded
 def test_offsets_place_words_inside_the_clip(clips):
     rec = stt.get_recognizer()
     for clip, _ in clips[:3]:
