@@ -21,7 +21,7 @@ TARGET_RATE = 16000
 RAW_ENCODINGS = ("linear16", "linear32", "mulaw", "alaw")
 CONTAINER_ENCODINGS = ("flac", "opus", "ogg-opus", "speex", "amr-nb", "amr-wb", "g729")
 ENCODINGS = RAW_ENCODINGS + ("flac", "opus", "ogg-opus")
-MAX_SAMPLE_RATE = 192_000
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 192_000
 MAX_CHANNELS = 32
 _HASH_CHUNK = 1 << 20
 
@@ -132,7 +132,7 @@ def _bounded_int(value, name: str, lo: int, hi: int, what: str, unit: str = "") 
 
 
 def parse_sample_rate(value) -> int | None:
-    return _bounded_int(value, "sample_rate", 1000, MAX_SAMPLE_RATE, "an integer number of Hz", " Hz")
+    return _bounded_int(value, "sample_rate", MIN_SAMPLE_RATE, MAX_SAMPLE_RATE, "an integer number of Hz", " Hz")
 
 
 def parse_channels(value) -> int | None:
@@ -160,15 +160,20 @@ PCM_FORMATS = {1: "PCM", 3: "float", 6: "A-law", 7: "mu-law", 0xFFFE: "extensibl
 PCM_BITS = {1: (8, 16, 24, 32), 3: (32, 64), 6: (8,), 7: (8,), 0xFFFE: (8, 16, 24, 32, 64)}
 
 
+def _check_declared(what: str, rate: int, channels: int) -> None:
+    """A header's or stream's declared rate and channels within what any real recording has."""
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise bad(f"{what} declares {channels} channels (1..{MAX_CHANNELS} are accepted)")
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise bad(f"{what} declares a sample rate of {rate} Hz ({MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz are accepted)")
+
+
 def _check_wav_format(body: bytes) -> None:
     """Reject a ``fmt`` chunk whose numbers no real recording has, before anything is decoded."""
     if len(body) < 16:
         raise bad(f"WAV fmt chunk is {len(body)} bytes, too short to describe the audio (16 needed)")
     tag, channels, rate, _byte_rate, block_align, bits = struct.unpack_from("<HHIIHH", body)
-    if not 1 <= channels <= MAX_CHANNELS:
-        raise bad(f"WAV header declares {channels} channels (1..{MAX_CHANNELS} are accepted)")
-    if not 1000 <= rate <= MAX_SAMPLE_RATE:
-        raise bad(f"WAV header declares a sample rate of {rate} Hz (1000..{MAX_SAMPLE_RATE} Hz are accepted)")
+    _check_declared("WAV header", rate, channels)
     if tag in PCM_FORMATS:
         if bits not in PCM_BITS[tag]:
             raise bad(f"WAV header declares {bits} bits per sample for {PCM_FORMATS[tag]} audio "
@@ -298,7 +303,9 @@ def _decode_container(source, enc: str | None) -> Audio:
             found = f" (found only {', '.join(kinds)} streams)" if kinds else ""
             raise bad(f"the file contains no audio stream{found}")
         stream = container.streams.audio[0]
-        _check_stream(stream.codec_context.sample_rate or 0, stream.codec_context.channels or 0)
+        # a stream that leaves its rate or channels to the frames (0) is checked by what it declares only
+        _check_declared("the audio stream", stream.codec_context.sample_rate or TARGET_RATE,
+                        stream.codec_context.channels or 1)
         if enc in ("opus", "ogg-opus") and stream.codec_context.name not in ("opus", "libopus"):
             raise bad(f"encoding={enc} does not match the audio, whose codec is {stream.codec_context.name}")
         rows, n_in, in_rate, nch = _decode_stream(container, stream)
@@ -306,14 +313,6 @@ def _decode_container(source, enc: str | None) -> Audio:
         raise bad("no audio samples could be decoded: the file is empty, truncated or corrupt")
     samples = np.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]
     return Audio(np.ascontiguousarray(samples, dtype=np.float32), TARGET_RATE, round(n_in / in_rate, 6), nch, _sha256(source))
-
-
-def _check_stream(rate: int, channels: int) -> None:
-    """A stream's declared rate and channels within what any real recording has (0: not declared)."""
-    if rate and not 1000 <= rate <= MAX_SAMPLE_RATE:
-        raise bad(f"the audio stream declares a sample rate of {rate} Hz (1000..{MAX_SAMPLE_RATE} Hz are accepted)")
-    if channels > MAX_CHANNELS:
-        raise bad(f"the audio stream declares {channels} channels (1..{MAX_CHANNELS} are accepted)")
 
 
 def _decode_stream(container, stream):
