@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import urlencode
 
+from ..protocol.auth import CREDENTIAL_HEADERS
 from .http import USER_AGENT, Config
 from .errors import ApiError, ConnectionError
 
@@ -17,11 +18,9 @@ if TYPE_CHECKING:
 class _RedactCredentials(logging.Filter):
     """Blanks the value of credential headers in the handshake lines websockets logs at DEBUG."""
 
-    SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie"})
-
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in self.SECRET_HEADERS:
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in CREDENTIAL_HEADERS:
             record.args = (args[0], "[redacted]")
         return True
 

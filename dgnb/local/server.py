@@ -9,6 +9,7 @@ import time
 
 import uvicorn
 
+from ..protocol.auth import CREDENTIAL_HEADERS
 from .app import create_app
 
 
@@ -91,7 +92,7 @@ def start_in_background(*, host: str = "127.0.0.1", port: int = 0, data_dir=None
     return EmbeddedServer(server, thread, _url(host, actual_port), app)
 
 
-class _DenialLogFilter(logging.Filter):
+class _WebSocketLogFilter(logging.Filter):
     """uvicorn's WebSocket log, made safe and quiet: the credential headers of a handshake, which
     websockets logs at DEBUG ("< Authorization: Token ..."), are blanked; and uvicorn's false alarm
     after a handshake is refused with an HTTP 401 is dropped (its websockets-sansio protocol sends the
@@ -99,11 +100,9 @@ class _DenialLogFilter(logging.Filter):
     completing handshake.").
     """
 
-    SECRET_HEADERS = frozenset({"authorization", "sec-websocket-protocol", "cookie"})
-
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in self.SECRET_HEADERS:
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in CREDENTIAL_HEADERS:
             record.args = (args[0], "[redacted]")
         return "returned without completing handshake" not in record.getMessage()
 
@@ -115,8 +114,8 @@ def _ws_impl() -> str:
     if importlib.util.find_spec("uvicorn.protocols.websockets.websockets_sansio_impl") is None:
         return "auto"
     log = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _DenialLogFilter) for f in log.filters):
-        log.addFilter(_DenialLogFilter())
+    if not any(isinstance(f, _WebSocketLogFilter) for f in log.filters):
+        log.addFilter(_WebSocketLogFilter())
     return "websockets-sansio"
 
 
