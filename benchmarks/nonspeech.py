@@ -107,11 +107,7 @@ def non_speech(seconds: float = 20.0, seed: int = 0) -> dict[str, np.ndarray]:
 
 def wav_bytes(x: np.ndarray, rate: int = RATE) -> bytes:
     """16-bit PCM WAV of float samples in [-1, 1]."""
-    import io
-    import wave
+    from dgnb._core.audio import wav_header
 
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(rate)
-        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-    return buf.getvalue()
+    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+    return wav_header("linear16", rate, len(pcm)) + pcm

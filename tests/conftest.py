@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # tests reuse the benchmarks' data sets and measurements
 FIXTURES = Path(os.environ.get("DGNB_FIXTURES") or ROOT.parent / "shared" / "fixtures").expanduser().resolve()
 AUDIO = FIXTURES / "audio"
 RESPONSES = FIXTURES / "responses"

@@ -4,8 +4,6 @@ the server goes on serving."""
 from __future__ import annotations
 
 import struct
-import sys
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -13,8 +11,7 @@ import pytest
 
 import dgnb
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from nonspeech import sweep  # noqa: E402
+from nonspeech import sweep
 
 TONE = (sweep(1.0) * 32767).astype("<i2").tobytes()  # one second of real audio at 16 kHz
 

@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import sys
-from pathlib import Path
 
 import httpx
-import jiwer
 import numpy as np
 import pytest
 import websockets
 
-from conftest import AUDIO, recorded
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from nonspeech import RATE, non_speech, wav_bytes  # noqa: E402
+from bench_vad import speech_set
+from conftest import recorded
+from nonspeech import RATE, non_speech, wav_bytes
 
 CASES = non_speech(seconds=20.0)
 
@@ -34,10 +29,6 @@ def _post(server, body: bytes, params: dict | None = None) -> dict:
 
 def _words(reply: dict) -> list[dict]:
     return reply["results"]["channels"][0]["alternatives"][0]["words"]
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -75,20 +66,6 @@ def test_live_non_speech_gives_no_words(local_server, name):
     assert messages[-1]["type"] == "Metadata" and messages[-1]["duration"] == pytest.approx(20.0, abs=0.05)
 
 
-def _speech_set() -> list[tuple[np.ndarray, str]]:
-    """(16 kHz speech, its true words): the preamble (truth: Deepgram nova-3) and two synthetic dialogues."""
-    from bench_stt_window import nova3_preamble
-
-    from dgnb.local.models import samples
-    from dgnb.local.wire import audio
-
-    out = [(audio.decode(AUDIO / "preamble.wav").mono(), nova3_preamble())]
-    for seed in (3, 4):
-        talk = samples.dialogue(seed=seed)
-        out.append((audio.resample(talk.samples[None, :], talk.sample_rate)[0], " ".join(t for _, t, _, _ in talk.turns)))
-    return out
-
-
 def _with_gaps(speech: np.ndarray, words: list[dict]) -> tuple[np.ndarray, list[float], list[float]]:
     """The speech with 5 s of silence, 12 s of pink noise and 30 s of quiet white noise put in its three
     widest pauses; returns (audio, where each gap starts in the original, each gap's length)."""
@@ -111,7 +88,7 @@ def test_speech_with_long_gaps_keeps_its_words_and_their_times(local_server):
     from dgnb.notebook.demo import word_error_rate
 
     truths, alone_text, gapped_text = [], [], []
-    for speech, truth in _speech_set():
+    for _, speech, truth in speech_set(dialogues=2):
         alone = _words(_post(local_server, wav_bytes(speech)))
         audio, cuts, lengths = _with_gaps(speech, alone)
         gapped = _words(_post(local_server, wav_bytes(audio)))
@@ -138,7 +115,7 @@ PROMPTS = [["testing 123"], ["Deepgram", "Nova", "keyterm prompting"], ["invoice
 @pytest.mark.parametrize("terms", PROMPTS, ids=lambda t: t[0].split()[0])
 def test_keyterms_bias_but_never_insert(local_server, terms):
     """Prompt words that are not spoken are never written: not into speech, not into silence or music."""
-    speech, _ = _speech_set()[0]
+    _, speech, _ = speech_set(dialogues=0)[0]
     for audio in (speech, CASES["silence"], CASES["hold-music"]):
         for option in ("keyterm", "keywords"):
             reply = _post(local_server, wav_bytes(audio), {option: terms})
@@ -153,7 +130,7 @@ def test_a_spoken_keyterm_helps_or_stays(local_server):
     """A term that is spoken (the company in the support dialogues) is read at least as well with it."""
     from dgnb.notebook.demo import word_error_rate
 
-    for speech, truth in _speech_set()[1:]:
+    for _, speech, truth in speech_set(dialogues=2)[1:]:
         plain = " ".join(w["word"] for w in _words(_post(local_server, wav_bytes(speech))))
         biased = " ".join(w["word"] for w in _words(_post(local_server, wav_bytes(speech), {"keyterm": "Acme"})))
         assert word_error_rate(truth, biased) <= word_error_rate(truth, plain), (plain, biased)

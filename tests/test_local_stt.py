@@ -1,16 +1,11 @@
 """The local recognizer: Whisper tiny.en on real audio, and its quick mode (a 10 s encoder window)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-from dgnb.local.models import stt
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import bench_stt_window  # noqa: E402  (its corpus and measurement, on a smaller corpus)
+import bench_stt_window  # its corpus and measurement, on a smaller corpus
 from conftest import recorded
+from dgnb.local.models import stt
 
 
 def test_encoder_window_keeps_three_seconds_of_padding():

@@ -4,9 +4,7 @@ REST call, a live stream, a speak socket and an agent session against an engine 
 from __future__ import annotations
 
 import logging
-import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +12,7 @@ import pytest
 import dgnb
 from dgnb.api.agent import Agent, Settings, Speak, Think
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from nonspeech import sweep, wav_bytes  # noqa: E402
+from nonspeech import sweep, wav_bytes
 
 LOGGERS = ("", "websockets", "websockets.client", "websockets.server", "uvicorn", "uvicorn.error",
            "httpx", "httpcore", "dgnb", "dgnb.websocket", "asyncio")

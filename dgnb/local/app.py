@@ -74,7 +74,10 @@ def _own_tmp_dir(root: Path) -> Path:
     for left in root.iterdir():
         if left.is_dir() and left.name.isdigit() and _alive(int(left.name)):
             continue
-        shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(missing_ok=True)
+        if left.is_dir():
+            shutil.rmtree(left, ignore_errors=True)
+        else:
+            left.unlink(missing_ok=True)
     own = root / str(os.getpid())
     own.mkdir(mode=0o700, exist_ok=True)
     return own
