@@ -203,12 +203,22 @@ def _cluster(feats: np.ndarray, max_speakers: int, min_silhouette: float, min_sh
     return best_labels
 
 
-def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, min_silhouette: float = 0.3,
-                     min_share: float = 0.1) -> list[Turn]:
+METHODS = ("mfcc",)
+
+
+def default_method() -> str:
+    """The method the engine uses: the best one installed."""
+    return METHODS[0]
+
+
+def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str | None = None,
+                     min_silhouette: float = 0.3, min_share: float = 0.1) -> list[Turn]:
     """Speaker turns of 16 kHz mono audio: [Turn(start, end, speaker, confidence)]."""
     x = _check(samples)
     if max_speakers < 1:
         raise ValueError("max_speakers must be at least 1")
+    if (method or default_method()) not in METHODS:
+        raise ValueError(f"unknown diarization method {method!r}; known: {', '.join(METHODS)}")
     segments = speech_segments(x)
     ceps = mfcc(x)
     windows = _windows(segments, len(ceps))

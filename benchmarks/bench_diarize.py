@@ -1,0 +1,75 @@
+"""Who spoke when, measured on many conversations: speaker count and DER per conversation, and the spread.
+
+The development set is ``diarize_set.py`` (real voices from registry packages, 1-4 speakers, wide and
+telephone band, gaps and overlaps, exact references). For every conversation and every method asked
+for, it prints the speakers found against the truth, the diarization error rate (pyannote.metrics,
+collar 0.25 s, overlap skipped) and the seconds taken; then, per method, how many counts were right
+and the median and range of DER.
+
+    python benchmarks/bench_diarize.py [--method mfcc] [--method campplus] [--seed 0]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from diarize_set import RATE, conversations, missing_sources  # noqa: E402
+
+
+def der(conv, turns) -> float:
+    """DER of ``turns`` (objects with start, end, speaker) against the conversation's reference."""
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    hyp = Annotation(uri=conv.name)
+    for i, t in enumerate(turns):
+        hyp[Segment(t.start, t.end), i] = int(t.speaker)
+    metric = DiarizationErrorRate(collar=0.25, skip_overlap=True)
+    return float(metric(conv.annotation(), hyp, uem=Timeline([Segment(0, conv.duration)])))
+
+
+def run(method: str, conv):
+    from dgnb.local.models import diarize
+
+    t0 = time.perf_counter()
+    turns = diarize.segment_speakers(conv.audio, method=method)
+    return turns, time.perf_counter() - t0
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--method", action="append", help="diarizer method (repeat to compare); default: the engine's")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    from dgnb.local.models import diarize
+
+    methods = args.method or [diarize.default_method()]
+    if missing_sources():
+        print("not installed, left out:", ", ".join(missing_sources()))
+    convs = conversations(args.seed)
+    results = {m: [] for m in methods}
+    print(f"{'conversation':46s} {'s':>5s} {'true':>4s}" + "".join(f" | {m:>10s} n   DER   sec" for m in methods))
+    for c in convs:
+        row = f"{c.name:46s} {c.duration:5.1f} {c.speakers:4d}"
+        for m in methods:
+            turns, sec = run(m, c)
+            n = len({t.speaker for t in turns})
+            d = der(c, turns)
+            results[m].append((n == c.speakers, d, sec / c.duration))
+            row += f" | {'':>10s} {n}{' ' if n == c.speakers else '!'} {d:5.3f} {sec:5.2f}"
+        print(row, flush=True)
+    print()
+    for m, rs in results.items():
+        ders = [d for _, d, _ in rs]
+        print(f"{m:10s} count right {sum(ok for ok, _, _ in rs)}/{len(rs)}; DER median {statistics.median(ders):.3f} "
+              f"range {min(ders):.3f}-{max(ders):.3f}; DER <= 0.10 on {sum(d <= 0.10 for d in ders)}/{len(ders)}; "
+              f"real-time factor median {statistics.median(r for _, _, r in rs):.3f}")
+
+
+if __name__ == "__main__":
+    main()
