@@ -6,7 +6,10 @@ for, it prints the speakers found against the truth, the diarization error rate 
 collar 0.25 s, overlap skipped) and the seconds taken; then, per method, how many counts were right
 and the median and range of DER.
 
-    python benchmarks/bench_diarize.py [--method mfcc] [--method campplus] [--seed 0]
+A method named ``live-campplus`` streams the conversation in 2 s pieces through the live tracker and
+scores the labels as they were given (never revised), as a live view shows them.
+
+    python benchmarks/bench_diarize.py [--method mfcc] [--method campplus] [--method live-campplus] [--seed 0]
 """
 from __future__ import annotations
 
@@ -33,11 +36,29 @@ def der(conv, turns) -> float:
     return float(metric(conv.annotation(), hyp, uem=Timeline([Segment(0, conv.duration)])))
 
 
+def live_turns(conv, method: str | None = None, step: float = 2.0):
+    """Turns as a live stream labels them: every ``step`` s of audio, the new stretch's turns, never revised."""
+    from dgnb.local.models import diarize
+
+    tracker = diarize.SpeakerTracker(method=method)
+    n, out = int(step * RATE), []
+    for i in range(0, len(conv.audio), n):
+        tracker.add(conv.audio[i:i + n])
+        lo, hi = i / RATE, (i + n) / RATE
+        for t in tracker.turns():
+            if t.end > lo and t.start < hi:
+                out.append(diarize.Turn(max(t.start, lo), min(t.end, hi), t.speaker, t.confidence))
+    return out
+
+
 def run(method: str, conv):
     from dgnb.local.models import diarize
 
     t0 = time.perf_counter()
-    turns = diarize.segment_speakers(conv.audio, method=method)
+    if method.startswith("live-"):
+        turns = live_turns(conv, method.removeprefix("live-"))
+    else:
+        turns = diarize.segment_speakers(conv.audio, method=method)
     return turns, time.perf_counter() - t0
 
 

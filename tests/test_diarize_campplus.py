@@ -57,3 +57,44 @@ def test_development_set_count_and_der(index):
     turns = diarize.segment_speakers(conv.audio, method="campplus")
     assert len({t.speaker for t in turns}) == conv.speakers, conv.name
     assert der(conv, turns) <= 0.10, conv.name
+
+
+def _grid(turns, duration):
+    g = np.full(int(duration * 100), -1)
+    for t in turns:
+        g[int(t.start * 100):int(t.end * 100)] = t.speaker
+    return g
+
+
+@recorded
+@needs_campplus
+@pytest.mark.skipif(diarize_set.missing_sources() != [], reason="apt-get install codec2-examples pocketsphinx-testdata")
+def test_live_tracker_keeps_two_voices_apart_as_rest_does_and_embeds_each_window_once(monkeypatch):
+    from scipy.optimize import linear_sum_assignment
+
+    from bench_diarize import live_turns
+
+    embedded = []
+    real = campplus.embed
+    monkeypatch.setattr(campplus, "embed", lambda stretches, **kw: embedded.extend(stretches) or real(stretches, **kw))
+    conv = diarize_set.conversations(0)[0]  # two readers, 45 s, streamed in 2 s pieces
+    live = live_turns(conv, "campplus")
+    assert len({t.speaker for t in live}) == 2
+    n_windows = len(embedded)
+    rest = diarize.segment_speakers(conv.audio, method="campplus")
+    # each window's print is kept: live embeds the windows about once (those at a growing edge again), where
+    # clustering the whole stream afresh at every final would embed ~n^2/2 of them
+    assert n_windows <= 2 * (len(embedded) - n_windows)
+    a, b = _grid(rest, conv.duration), _grid(live, conv.duration)
+    both = (a >= 0) & (b >= 0)
+    m = np.array([[np.sum((a[both] == x) & (b[both] == y)) for y in (0, 1)] for x in (0, 1)])
+    rows, cols = linear_sum_assignment(-m)
+    assert m[rows, cols].sum() / both.sum() >= 0.9
+
+
+@needs_campplus
+def test_live_tracker_gives_one_voice_one_label():
+    from bench_diarize import live_turns
+
+    conv = diarize_set.Conversation("librivox", np.concatenate([u for u, _ in diarize_set.utterances("librivox")]))
+    assert {t.speaker for t in live_turns(conv, "campplus")} == {0}

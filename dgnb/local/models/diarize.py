@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["diarize", "speech_segments", "segment_speakers", "Turn"]
+__all__ = ["diarize", "speech_segments", "segment_speakers", "SpeakerTracker", "Turn"]
 
 SR = 16000
 _HOP = 160  # 10 ms
@@ -281,55 +281,65 @@ def default_method() -> str:
     return "campplus" if campplus.available() else "mfcc"
 
 
-def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str | None = None,
-                     min_silhouette: float = 0.3, min_share: float = 0.1) -> list[Turn]:
-    """Speaker turns of 16 kHz mono audio: [Turn(start, end, speaker, confidence)].
-
-    ``method``: "campplus" (voice prints, spectral clustering) or "mfcc" (the light fallback).
-    """
-    x = _check(samples)
+def _method(method: str | None, max_speakers: int) -> str:
     if max_speakers < 1:
         raise ValueError("max_speakers must be at least 1")
     method = method or default_method()
     if method not in METHODS:
         raise ValueError(f"unknown diarization method {method!r}; known: {', '.join(METHODS)}")
-    segments = speech_segments(x)
-    windows = _windows(segments, 1 + max(0, len(x) - _WIN) // _HOP)
-    if not windows:
-        return [Turn(s, e, 0, 1.0) for s, e in segments]
+    return method
+
+
+def _voice_prints(x: np.ndarray, windows, method: str, cache: dict | None = None, origin: int = 0) -> np.ndarray:
+    """One feature vector per window; CAM++ prints are kept in ``cache`` by absolute frame span (live)."""
+    if method != "campplus":
+        return _mfcc_features(x, windows)  # z-scored over the recording: never reusable
+    if cache is None:
+        return _campplus_features(x, windows)
+    keys = [(origin + a, origin + b) for a, b in windows]
+    new = [i for i, k in enumerate(keys) if k not in cache]
+    if new:
+        for i, v in zip(new, _campplus_features(x, [windows[i] for i in new])):
+            cache[keys[i]] = v
+    return np.array([cache[k] for k in keys])
+
+
+def _cluster_with(method: str, feats: np.ndarray, max_speakers: int, **options) -> np.ndarray:
     if method == "campplus":
-        feats = _campplus_features(x, windows)
-        labels = _spectral(feats, max_speakers)
-    else:
-        feats = _mfcc_features(x, windows)
-        labels = _cluster(feats, max_speakers, min_silhouette, min_share)
-    # renumber in order of first appearance
-    order = {}
-    for lab in labels:
-        order.setdefault(int(lab), len(order))
-    labels = np.array([order[int(lab)] for lab in labels])
-    k = len(order)
-    if k > 1 and len(labels) >= 3:  # smooth isolated flips
-        sm = labels.copy()
-        for i in range(1, len(labels) - 1):
-            if labels[i - 1] == labels[i + 1] != labels[i]:
-                sm[i] = labels[i - 1]
-        labels = sm
-    conf = np.ones(len(labels))
-    if k > 1:
-        cents = np.array([feats[labels == j].mean(0) if np.any(labels == j) else np.full(feats.shape[1], np.inf)
-                          for j in range(k)])
-        d = np.linalg.norm(feats[:, None, :] - cents[None, :, :], axis=2)
-        own = d[np.arange(len(labels)), labels]
-        d[np.arange(len(labels)), labels] = np.inf
-        other = d.min(axis=1)
-        conf = np.clip(other / (own + other + 1e-9), 0.0, 1.0)
-    # each frame takes the label of the window whose centre is nearest
+        return _spectral(feats, max_speakers)
+    return _cluster(feats, max_speakers, options.get("min_silhouette", 0.3), options.get("min_share", 0.1))
+
+
+def _smooth(labels: np.ndarray) -> np.ndarray:
+    """A window whose two neighbours agree with each other and not with it takes their label."""
+    sm = labels.copy()
+    for i in range(1, len(labels) - 1):
+        if labels[i - 1] == labels[i + 1] != labels[i]:
+            sm[i] = labels[i - 1]
+    return sm
+
+
+def _confidence(feats: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per window: distance to the nearest other speaker's centre against the sum with its own, in [0, 1]."""
+    ids = np.unique(labels)
+    if len(ids) < 2:
+        return np.ones(len(labels))
+    cents = np.array([feats[labels == j].mean(0) for j in ids])
+    pos = np.searchsorted(ids, labels)
+    d = np.linalg.norm(feats[:, None, :] - cents[None, :, :], axis=2)
+    own = d[np.arange(len(labels)), pos]
+    d[np.arange(len(labels)), pos] = np.inf
+    other = d.min(axis=1)
+    return np.clip(other / (own + other + 1e-9), 0.0, 1.0)
+
+
+def _turns(segments, windows, labels, conf, offset: float = 0.0) -> list[Turn]:
+    """Speech regions cut into turns: each 50 ms takes the label of the window whose centre is nearest."""
     centres = np.array([(a + b) / 2 for a, b in windows])
     turns: list[Turn] = []
     for s, e in segments:
         fa, fb = int(s * 100), int(e * 100)
-        for f in range(fa, max(fb, fa + 1), 5):  # 50 ms resolution
+        for f in range(fa, max(fb, fa + 1), 5):
             w = int(np.argmin(np.abs(centres - f)))
             t0, t1 = f / 100, min(e, (f + 5) / 100)
             lab, c = int(labels[w]), float(conf[w])
@@ -338,7 +348,122 @@ def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str
                 turns[-1].confidence = max(turns[-1].confidence, c)
             else:
                 turns.append(Turn(t0, t1, lab, c))
-    return [Turn(round(float(t.start), 3), round(float(t.end), 3), t.speaker, round(float(t.confidence), 4)) for t in turns]
+    return [Turn(round(float(t.start + offset), 3), round(float(t.end + offset), 3), t.speaker,
+                 round(float(t.confidence), 4)) for t in turns]
+
+
+def _analyse(x: np.ndarray, method: str, max_speakers: int, cache=None, origin: int = 0, **options):
+    segments = speech_segments(x)
+    windows = _windows(segments, 1 + max(0, len(x) - _WIN) // _HOP)
+    if not windows:
+        return segments, windows, None, None
+    feats = _voice_prints(x, windows, method, cache, origin)
+    return segments, windows, feats, _cluster_with(method, feats, max_speakers, **options)
+
+
+def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str | None = None,
+                     min_silhouette: float = 0.3, min_share: float = 0.1) -> list[Turn]:
+    """Speaker turns of 16 kHz mono audio: [Turn(start, end, speaker, confidence)].
+
+    ``method``: "campplus" (voice prints, spectral clustering) or "mfcc" (the light fallback).
+    """
+    x = _check(samples)
+    method = _method(method, max_speakers)
+    segments, windows, feats, labels = _analyse(x, method, max_speakers, min_silhouette=min_silhouette,
+                                                min_share=min_share)
+    if not windows:
+        return [Turn(s, e, 0, 1.0) for s, e in segments]
+    order: dict[int, int] = {}  # speaker 0 speaks first
+    for lab in labels:
+        order.setdefault(int(lab), len(order))
+    labels = _smooth(np.array([order[int(lab)] for lab in labels]))
+    return _turns(segments, windows, labels, _confidence(feats, labels))
+
+
+_NEW_VOICE_WINDOWS = 4  # live names a new voice once it has ~4 s of speech; until then, the nearest known one
+
+
+class SpeakerTracker:
+    """Speaker turns of a growing stream, for live: labels given once are kept, never swapped.
+
+    Each call to :meth:`turns` clusters all the stream's windows again (the count can grow as new
+    voices speak), reusing the voice prints of windows already seen; the new clusters are matched
+    to the labels given before by how many windows they share, and a new voice gets the next label.
+    Only the last ``keep_seconds`` of audio are kept.
+
+        >>> t = SpeakerTracker()
+        >>> t.add(np.zeros(16000, np.float32)); t.turns()
+        []
+    """
+
+    def __init__(self, *, max_speakers: int = 10, method: str | None = None, keep_seconds: float = 600.0):
+        self.method = _method(method, max_speakers)
+        self.max_speakers = max_speakers
+        self._keep = int(keep_seconds * 100) * _HOP
+        self._chunks: list[np.ndarray] = []
+        self._origin = 0  # 10 ms frames before the first sample kept
+        self._prints: dict[tuple[int, int], np.ndarray] = {}
+        self._given: dict[tuple[int, int], int] = {}
+        self._issued = 0  # labels handed out so far: a new voice gets the next one
+
+    def add(self, samples: np.ndarray) -> None:
+        """Append 16 kHz mono float samples to the stream."""
+        self._chunks.append(_check(samples))
+
+    def _audio(self) -> np.ndarray:
+        x = np.concatenate(self._chunks) if len(self._chunks) != 1 else self._chunks[0]
+        drop = (max(0, len(x) - self._keep) // _HOP) * _HOP
+        if drop:
+            x = x[drop:]
+            self._origin += drop // _HOP
+            self._prints = {k: v for k, v in self._prints.items() if k[0] >= self._origin}
+            self._given = {k: v for k, v in self._given.items() if k[0] >= self._origin}
+        self._chunks = [x]
+        return x
+
+    def turns(self) -> list[Turn]:
+        """Turns of the stream so far, in stream seconds, with stable labels."""
+        x = self._audio()
+        cache = self._prints if self.method == "campplus" else None
+        segments, windows, feats, labels = _analyse(x, self.method, self.max_speakers, cache, self._origin)
+        offset = self._origin / 100
+        if not windows:
+            first = min(self._given.values(), default=0)  # too little speech to tell: the first voice
+            return [Turn(round(s + offset, 3), round(e + offset, 3), first, 1.0) for s, e in segments]
+        keys = [(self._origin + a, self._origin + b) for a, b in windows]
+        labels = _smooth(self._match(keys, labels, feats))
+        for k, lab in zip(keys, labels):
+            self._given[k] = int(lab)
+        return _turns(segments, windows, labels, _confidence(feats, labels), offset)
+
+    def _match(self, keys, labels: np.ndarray, feats: np.ndarray) -> np.ndarray:
+        """Rename clusters to the labels their windows had before (most shared windows first)."""
+        from scipy.optimize import linear_sum_assignment
+
+        ids = np.unique(labels)
+        old = sorted({v for v in self._given.values()})
+        mapping: dict[int, int] = {}
+        if old:
+            counts = np.zeros((len(ids), len(old)))
+            for k, lab in zip(keys, labels):
+                if k in self._given:
+                    counts[np.searchsorted(ids, lab), old.index(self._given[k])] += 1
+            for r, c in zip(*linear_sum_assignment(-counts)):
+                if counts[r, c] > 0:
+                    mapping[int(ids[r])] = old[c]
+        sizes = dict(zip(*np.unique(labels, return_counts=True)))
+        for lab in labels:  # in order of first appearance, an established new voice takes the next label
+            lab = int(lab)
+            if lab not in mapping and (sizes[lab] >= _NEW_VOICE_WINDOWS or not mapping):
+                mapping[lab] = self._issued
+                self._issued += 1
+        known = [i for i in mapping]
+        if len(known) < len(ids):  # a voice too new to name yet: the nearest named one, for now
+            cents = {int(i): feats[labels == i].mean(0) for i in ids}
+            for i in ids:
+                if int(i) not in mapping:
+                    mapping[int(i)] = mapping[max(known, key=lambda j: _cos(cents[int(i)], cents[j]))]
+        return np.array([mapping[int(lab)] for lab in labels])
 
 
 def assign_words(words: list[dict], turns: list[Turn]) -> None:

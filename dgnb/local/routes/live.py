@@ -142,8 +142,7 @@ class LiveSession:
         self.status = 200
         self.err_code: str | None = None
         self.closed = False
-        self._diarize_audio: list[np.ndarray] = []
-        self._diarize_words: list[dict] = []
+        self._speakers = None  # a diarize.SpeakerTracker once diarize=true audio arrives
         self.hotwords = opts.listen.hotwords
 
     # ------------------------------------------------------------------ plumbing
@@ -263,7 +262,7 @@ class LiveSession:
         if len(self.segmenters) == 1:
             mono = samples[0] if samples.shape[0] == 1 else samples.mean(axis=0).astype(np.float32)
             if self.opts.listen.diarize:
-                self._diarize_audio.append(mono)
+                self._tracker().add(mono)
             return [mono]
         return [samples[i] if i < samples.shape[0] else np.zeros(samples.shape[1], np.float32)
                 for i in range(len(self.segmenters))]
@@ -304,31 +303,25 @@ class LiveSession:
                 message = {"type": "UtteranceEnd", "channel": [channel, n], "last_word_end": ev.timestamp}
             await self.send(message)
 
+    def _tracker(self):
+        if self._speakers is None:
+            from ..models import diarize
+
+            self._speakers = diarize.SpeakerTracker(max_speakers=self.opts.listen.max_speakers)
+        return self._speakers
+
     def _diarize(self, words: list) -> list:
-        """Speaker labels from clustering the whole stream so far (labels stay stable across finals)."""
+        """Speaker labels for a final's words: the stream's voices so far, labels never swapped."""
         from ..models import diarize
 
-        if not self._diarize_audio:
+        if self._speakers is None:
             return words
-        audio = np.concatenate(self._diarize_audio)
-        self._diarize_audio = [audio[-streaming.RATE * 600 :]]  # the last 10 minutes at most
-        offset = max(0.0, self.segmenters[0].now - self._diarize_audio[0].size / streaming.RATE)
-        history = [dict(w) for w in self._diarize_words if w["start"] >= offset]
-        batch = history + [dict(w) for w in words]
-        shifted = [dict(w, start=w["start"] - offset, end=w["end"] - offset) for w in batch]
+        labelled = [dict(w) for w in words]
         try:
-            diarize.diarize(self._diarize_audio[0], shifted, max_speakers=self.opts.listen.max_speakers)
+            diarize.assign_words(labelled, self._speakers.turns())
         except Exception:
             log.exception("live diarization failed")
             return words
-        labelled = []
-        for w, s in zip(words, shifted[len(history):]):
-            w = dict(w)
-            if "speaker" in s:
-                w["speaker"] = s["speaker"]
-                w["speaker_confidence"] = s.get("speaker_confidence", 0.0)
-            labelled.append(w)
-        self._diarize_words = (history + labelled)[-2000:]
         return labelled
 
     def _results_message(self, channel: int, n: int, ev) -> dict:
