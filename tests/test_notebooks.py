@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -129,6 +130,10 @@ def _usage(nb, text, kinds):
 
 def _batch(nb, text, kinds):
     assert "cached" in text and "error" in text
+    table = json.loads(_cell_output(nb, "overview = pd.DataFrame"))[0]["data"]["text/html"]
+    # rows: call, then seconds, words, speakers
+    speakers = dict(re.findall(r"<th>(\w+)</th>\s*<td>[^<]*</td>\s*<td>[^<]*</td>\s*<td>(\d+)</td>", table))
+    assert speakers == {"refund": "2", "delivery": "2", "upgrade": "2", "password": "2"}, table  # agent and customer
 
 
 def _cell_output(nb, needle: str) -> str:

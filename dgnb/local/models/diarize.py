@@ -149,6 +149,7 @@ def _features(ceps: np.ndarray, windows) -> np.ndarray:
 
 
 _MIN_WINDOWS = 3  # a speaker needs at least ~3 s of speech (3 windows at a 0.75 s hop) to count
+_MIN_PRINTS = 2  # with voice prints, ~2 s (two windows) tell a voice: "Thanks for calling Acme."
 
 
 def _merge_small(feats: np.ndarray, labels: np.ndarray, min_share: float) -> np.ndarray:
@@ -211,7 +212,7 @@ def _spectral(emb: np.ndarray, max_speakers: int, keep: float = 0.25) -> np.ndar
     from sklearn.cluster import KMeans
 
     n = len(emb)
-    if n < 2 * _MIN_WINDOWS:
+    if n < 2 * _MIN_PRINTS:
         return np.zeros(n, dtype=int)
     aff = np.clip(emb @ emb.T, 0.0, 1.0)
     top = max(2, int(np.ceil(keep * n)))
@@ -223,7 +224,7 @@ def _spectral(emb: np.ndarray, max_speakers: int, keep: float = 0.25) -> np.ndar
     d = 1.0 / np.sqrt(np.maximum(deg, 1e-9))
     lap = np.eye(n) - d[:, None] * aff * d[None, :]
     vals, vecs = np.linalg.eigh(lap)
-    kmax = max(1, min(max_speakers, n // _MIN_WINDOWS, 8))
+    kmax = max(1, min(max_speakers, n // _MIN_PRINTS, 8))
     gaps = np.diff(vals[: kmax + 1])
     k = int(np.argmax(gaps)) + 1 if len(gaps) else 1
     if k == 1:
@@ -244,12 +245,15 @@ def _merge_alike(sim: np.ndarray, labels: np.ndarray) -> np.ndarray:
     the development set: 0.4-0.7 of it). One voice split by what it said: 0.85-1.0 of it.
     """
     labels = labels.copy()
+    sim = sim.copy()
+    np.fill_diagonal(sim, np.nan)  # a window's likeness to itself says nothing
     while True:
         ids, counts = np.unique(labels, return_counts=True)
         if len(ids) < 2:
             return labels
-        mean = {(a, b): float(sim[np.ix_(labels == a, labels == b)].mean()) for a in ids for b in ids}
-        if counts.min() < _MIN_WINDOWS:
+        mean = {(a, b): float(np.nanmean(sim[np.ix_(labels == a, labels == b)])) if counts[list(ids).index(a)] > 1
+                or a != b else 1.0 for a in ids for b in ids}
+        if counts.min() < _MIN_PRINTS:
             small = ids[np.argmin(counts)]
             target = max((i for i in ids if i != small), key=lambda i: mean[small, i])
         else:
