@@ -384,7 +384,7 @@ def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str
     return _turns(segments, windows, labels, _confidence(feats, labels))
 
 
-_NEW_VOICE_WINDOWS = 4  # live names a new voice once it has ~4 s of speech; until then, the nearest known one
+_NEW_VOICE_WINDOWS = 2  # live names a new voice once two of its windows were seen unnamed twice running
 
 
 class SpeakerTracker:
@@ -392,8 +392,10 @@ class SpeakerTracker:
 
     Each call to :meth:`turns` clusters all the stream's windows again (the count can grow as new
     voices speak), reusing the voice prints of windows already seen; the new clusters are matched
-    to the labels given before by how many windows they share, and a new voice gets the next label.
-    Only the last ``keep_seconds`` of audio are kept.
+    to the labels given before by how many windows they share. A cluster that matches none is named
+    (the next label) only when it was there, unnamed, at the previous call too: a clustering of a few
+    seconds can split one voice for a moment, and a label once shown cannot be taken back. Until
+    then its words take the nearest named voice. Only the last ``keep_seconds`` of audio are kept.
 
         >>> t = SpeakerTracker()
         >>> t.add(np.zeros(16000, np.float32)); t.turns()
@@ -409,6 +411,7 @@ class SpeakerTracker:
         self._prints: dict[tuple[int, int], np.ndarray] = {}
         self._given: dict[tuple[int, int], int] = {}
         self._issued = 0  # labels handed out so far: a new voice gets the next one
+        self._pending: set = set()  # windows of a voice not named yet
 
     def add(self, samples: np.ndarray) -> None:
         """Append 16 kHz mono float samples to the stream."""
@@ -456,11 +459,18 @@ class SpeakerTracker:
                 if counts[r, c] > 0:
                     mapping[int(ids[r])] = old[c]
         sizes = dict(zip(*np.unique(labels, return_counts=True)))
-        for lab in labels:  # in order of first appearance, an established new voice takes the next label
+        pending = set()
+        for lab in labels:  # in order of first appearance, a new voice seen twice running takes the next label
             lab = int(lab)
-            if lab not in mapping and (sizes[lab] >= _NEW_VOICE_WINDOWS or not mapping):
+            if lab in mapping:
+                continue
+            mine = {k for k, x in zip(keys, labels) if x == lab}
+            if not mapping or (sizes[lab] >= _NEW_VOICE_WINDOWS and len(mine & self._pending) >= _NEW_VOICE_WINDOWS):
                 mapping[lab] = self._issued
                 self._issued += 1
+            else:
+                pending |= mine
+        self._pending = pending
         known = [i for i in mapping]
         if len(known) < len(ids):  # a voice too new to name yet: the nearest named one, for now
             cents = {int(i): feats[labels == i].mean(0) for i in ids}
