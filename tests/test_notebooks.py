@@ -114,6 +114,13 @@ def _analytics(nb, text, kinds):
 
 def _live(nb, text, kinds):
     assert WIDGET_MIME in kinds  # the live view and the recorder
+    # the streamed call's words: the agent speaks until ~7 s, then the customer; live names each voice
+    table = json.loads(_cell_output(nb, "t = conn.wait()"))[0]["data"]["text/html"]
+    rows = re.findall(r"<th>\d+</th>\s*<td>([^<]*)</td>\s*<td>([\d.]+)</td>\s*<td>[\d.]+</td>\s*<td>[\d.]+</td>"
+                      r"\s*<td>(\d+)</td>", table)
+    agent = {int(spk) for _, start, spk in rows if float(start) < 6.5}
+    customer = {int(spk) for _, start, spk in rows if float(start) > 8.0}
+    assert len(rows) >= 15 and agent == {0} and customer == {1}, table
 
 
 def _speech(nb, text, kinds):

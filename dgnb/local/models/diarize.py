@@ -387,15 +387,20 @@ def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str
 _NEW_VOICE_WINDOWS = 2  # live names a new voice once two of its windows were seen unnamed twice running
 
 
+_CLEARLY_ANOTHER = 0.6  # a new cluster this unlike every named voice is named at once
+
+
 class SpeakerTracker:
     """Speaker turns of a growing stream, for live: labels given once are kept, never swapped.
 
     Each call to :meth:`turns` clusters all the stream's windows again (the count can grow as new
     voices speak), reusing the voice prints of windows already seen; the new clusters are matched
-    to the labels given before by how many windows they share. A cluster that matches none is named
-    (the next label) only when it was there, unnamed, at the previous call too: a clustering of a few
-    seconds can split one voice for a moment, and a label once shown cannot be taken back. Until
-    then its words take the nearest named voice. Only the last ``keep_seconds`` of audio are kept.
+    to the labels given before by the time they share (windows shift as a stretch of speech grows).
+    A cluster that matches none is named (the next label) at once when it is clearly another voice
+    (likeness to every named one under 0.6, where one voice split scores 0.8-1.0), else only when it
+    was there, unnamed, at the previous call too: a clustering of a few seconds can split one voice
+    for a moment, and a label once shown cannot be taken back. Until then its words take the
+    nearest named voice. Only the last ``keep_seconds`` of audio are kept.
 
         >>> t = SpeakerTracker()
         >>> t.add(np.zeros(16000, np.float32)); t.turns()
@@ -439,8 +444,7 @@ class SpeakerTracker:
             return [Turn(round(s + offset, 3), round(e + offset, 3), first, 1.0) for s, e in segments]
         keys = [(self._origin + a, self._origin + b) for a, b in windows]
         labels = _smooth(self._match(keys, labels, feats))
-        for k, lab in zip(keys, labels):
-            self._given[k] = int(lab)
+        self._given = {k: int(lab) for k, lab in zip(keys, labels)}  # the labels as of this call
         return _turns(segments, windows, labels, _confidence(feats, labels), offset)
 
     def _match(self, keys, labels: np.ndarray, feats: np.ndarray) -> np.ndarray:
@@ -450,26 +454,38 @@ class SpeakerTracker:
         ids = np.unique(labels)
         old = sorted({v for v in self._given.values()})
         mapping: dict[int, int] = {}
-        if old:
+        if old:  # windows shift as a stretch of speech grows: match them by time shared, not by span
+            spans = np.array(list(self._given))
+            was = np.array([old.index(v) for v in self._given.values()])
             counts = np.zeros((len(ids), len(old)))
-            for k, lab in zip(keys, labels):
-                if k in self._given:
-                    counts[np.searchsorted(ids, lab), old.index(self._given[k])] += 1
+            for (a, b), lab in zip(keys, labels):
+                shared = np.clip(np.minimum(spans[:, 1], b) - np.maximum(spans[:, 0], a), 0, None)
+                np.add.at(counts[np.searchsorted(ids, lab)], was, shared)
             for r, c in zip(*linear_sum_assignment(-counts)):
                 if counts[r, c] > 0:
                     mapping[int(ids[r])] = old[c]
         sizes = dict(zip(*np.unique(labels, return_counts=True)))
+        sim = feats @ feats.T
+        np.fill_diagonal(sim, np.nan)
+
+        def likeness(a: int, b: int) -> float:  # as in _merge_alike: across against within
+            mean = lambda x, y: float(np.nanmean(sim[np.ix_(labels == x, labels == y)]))  # noqa: E731
+            return mean(a, b) / np.sqrt(max(mean(a, a) * mean(b, b), 1e-9))
+
         pending = set()
         for lab in labels:  # in order of first appearance, a new voice seen twice running takes the next label
             lab = int(lab)
             if lab in mapping:
                 continue
-            mine = {k for k, x in zip(keys, labels) if x == lab}
-            if not mapping or (sizes[lab] >= _NEW_VOICE_WINDOWS and len(mine & self._pending) >= _NEW_VOICE_WINDOWS):
+            mine = [k for k, x in zip(keys, labels) if x == lab]
+            seen = sum(any(min(b, q) - max(a, p) > (b - a) / 2 for p, q in self._pending) for a, b in mine)
+            named = [i for i in mapping if sizes[i] > 1]
+            clear = sizes[lab] > 1 and all(likeness(lab, i) < _CLEARLY_ANOTHER for i in named)
+            if not mapping or (sizes[lab] >= _NEW_VOICE_WINDOWS and (seen >= _NEW_VOICE_WINDOWS or clear)):
                 mapping[lab] = self._issued
                 self._issued += 1
             else:
-                pending |= mine
+                pending.update(mine)
         self._pending = pending
         known = [i for i in mapping]
         if len(known) < len(ids):  # a voice too new to name yet: the nearest named one, for now
