@@ -10,6 +10,7 @@ A method named ``live-campplus`` streams the conversation in 2 s pieces through 
 scores the labels as they were given (never revised), as a live view shows them.
 
     python benchmarks/bench_diarize.py [--method mfcc] [--method campplus] [--method live-campplus] [--seed 0]
+    python benchmarks/bench_diarize.py --calibration
 """
 from __future__ import annotations
 
@@ -62,11 +63,53 @@ def run(method: str, conv):
     return turns, time.perf_counter() - t0
 
 
+def calibration(seeds=(0, 1, 2)) -> None:
+    """How often a label given with confidence c is right, per band of c (speech time, every conversation),
+    and the speaker-count margin of each conversation against whether its count was right."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    from dgnb.local.models import diarize
+
+    conf, right, margins = [], [], []
+    for seed in seeds:
+        for conv in conversations(seed):
+            turns = diarize.segment_speakers(conv.audio)
+            n, names = int(conv.duration * 100) + 1, sorted({w for *_, w in conv.reference})
+            ref, hyp, c = np.full(n, -1), np.full(n, -1), np.zeros(n)
+            for s, e, who in conv.reference:
+                ref[int(s * 100):int(e * 100)] = names.index(who)
+            for t in turns:
+                hyp[int(t.start * 100):int(t.end * 100)], c[int(t.start * 100):int(t.end * 100)] = t.speaker, t.confidence
+            both = (ref >= 0) & (hyp >= 0)
+            m = np.zeros((hyp.max() + 1, len(names)))
+            np.add.at(m, (hyp[both], ref[both]), 1)
+            mapping = dict(zip(*linear_sum_assignment(-m)))
+            right.append(np.array([mapping.get(h, -1) == r for h, r in zip(hyp[both], ref[both])]))
+            conf.append(c[both])
+            margins.append((len({t.speaker for t in turns}) == conv.speakers, turns.count_margin, seed, conv.name))
+    conf, right = np.concatenate(conf), np.concatenate(right)
+    bands = np.clip((conf * 10).astype(int), 0, 9)
+    ece = sum(abs(conf[bands == b].mean() - right[bands == b].mean()) * np.mean(bands == b)
+              for b in range(10) if np.any(bands == b))
+    print(f"speech time labelled right {right.mean():.3f}; mean confidence {conf.mean():.3f}; "
+          f"expected calibration error {ece:.3f}")
+    for b in range(10):
+        if np.any(bands == b):
+            print(f"  confidence {b / 10:.1f}-{(b + 1) / 10:.1f}: {np.mean(bands == b):6.1%} of speech, right {right[bands == b].mean():.3f}")
+    print("speaker-count margin (uncertain under 0.05) against a right count:")
+    for ok, margin, seed, name in sorted(margins, key=lambda r: r[1])[:12]:
+        print(f"  {margin:6.3f} {'right' if ok else 'WRONG'} seed {seed} {name}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", action="append", help="diarizer method (repeat to compare); default: the engine's")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calibration", action="store_true", help="speaker_confidence and count margin, seeds 0-2")
     args = ap.parse_args(argv)
+    if args.calibration:
+        return calibration()
     from dgnb.local.models import diarize
 
     methods = args.method or [diarize.default_method()]

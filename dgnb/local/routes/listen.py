@@ -240,7 +240,13 @@ def _diarizer(samples: np.ndarray, opts: ListenOptions, warnings: list):
         warnings.append({"parameter": "diarize", "type": "partially_supported", "message": _FALLBACK})
 
     def label(words: list[dict]) -> list[dict]:
-        dz.diarize(samples, words, max_speakers=opts.max_speakers)
+        turns = dz.segment_speakers(samples, max_speakers=opts.max_speakers)
+        dz.assign_words(words, turns)
+        if turns.uncertain:
+            count = len({w["speaker"] for w in words}) or len({t.speaker for t in turns})
+            warnings.append({"parameter": "diarize", "type": "uncertain_speaker_count",
+                             "message": f"the speaker count ({count}) is uncertain: one voice more or fewer "
+                                        "is nearly as likely"})
         return words
     return label
 
