@@ -1,7 +1,8 @@
 """Who spoke when, measured on many conversations: speaker count and DER per conversation, and the spread.
 
 The development set is ``diarize_set.py`` (real voices from registry packages, 1-4 speakers, wide and
-telephone band, gaps and overlaps, exact references). For every conversation and every method asked
+telephone band, gaps and overlaps, exact references), and the fixtures' real phone call against its
+hand labels (the share of speech time labelled right). For every conversation and every method asked
 for, it prints the speakers found against the truth, the diarization error rate (pyannote.metrics,
 collar 0.25 s, overlap skipped) and the seconds taken; then, per method, how many counts were right
 and the median and range of DER.
@@ -22,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diarize_set import RATE, conversations, missing_sources  # noqa: E402
+from diarize_set import (PHONE_CALL, PHONE_CALL_TURNS, RATE, Conversation, conversations, load,  # noqa: E402
+                         missing_sources, speech_time_right)
 
 
 def der(conv, turns) -> float:
@@ -127,6 +129,14 @@ def main(argv=None) -> None:
             results[m].append((n == c.speakers, d, sec / c.duration))
             row += f" | {'':>10s} {n}{' ' if n == c.speakers else '!'} {d:5.3f} {sec:5.2f}"
         print(row, flush=True)
+    if PHONE_CALL.exists():  # the real call, against its hand labels
+        call = Conversation("real phone call", load(PHONE_CALL), PHONE_CALL_TURNS, 2, "telephone")
+        row = f"{call.name + ' (speech time labelled right)':46s} {call.duration:5.1f} {2:4d}"
+        for m in methods:
+            turns, sec = run(m, call)
+            n = len({t.speaker for t in turns})
+            row += f" | {'':>10s} {n}{' ' if n == 2 else '!'} {speech_time_right(turns, call.reference, call.duration):5.3f} {sec:5.2f}"
+        print(row)
     print()
     for m, rs in results.items():
         ders = [d for _, d, _ in rs]

@@ -103,6 +103,38 @@ class Conversation:
         return ann
 
 
+# The fixtures' real customer-service call (113 s, two voices), labelled by hand from what is said: each
+# span holds one voice's turn (and the pause before the next); "A" the agent, "C" the customer. The last
+# second ("Bye-bye", either voice) is left out.
+PHONE_CALL = AUDIO / "CallCenterPhoneCall.mp3"
+PHONE_CALL_TURNS: list[tuple[float, float, str]] = [
+    (0.0, 3.5, "A"), (3.5, 8.5, "C"), (8.5, 11.0, "A"), (11.0, 16.4, "C"), (16.4, 22.0, "A"),
+    (22.0, 26.0, "C"), (26.0, 30.3, "A"), (30.3, 36.3, "C"), (36.3, 39.8, "A"), (39.8, 42.3, "C"),
+    (42.3, 45.2, "A"), (45.2, 47.6, "C"), (47.6, 50.9, "A"), (50.9, 54.0, "C"), (54.0, 62.8, "A"),
+    (62.8, 65.0, "C"), (65.0, 68.0, "A"), (68.0, 70.0, "C"), (70.0, 74.2, "A"), (74.2, 75.5, "C"),
+    (75.5, 79.8, "A"), (79.8, 84.9, "C"), (84.9, 100.2, "A"), (100.2, 102.5, "C"), (102.5, 107.9, "A"),
+    (107.9, 110.1, "C"), (110.1, 112.1, "A"),
+]
+
+
+def speech_time_right(turns, reference, duration: float) -> float:
+    """Share of the speech found inside the reference's spans whose label is right (best one-to-one mapping)."""
+    from scipy.optimize import linear_sum_assignment
+
+    n = int(duration * 100) + 1
+    names = sorted({w for *_, w in reference})
+    ref, hyp = np.full(n, -1), np.full(n, -1)
+    for s, e, who in reference:
+        ref[int(s * 100):int(e * 100)] = names.index(who)
+    for t in turns:
+        hyp[int(t.start * 100):int(t.end * 100)] = t.speaker
+    both = (ref >= 0) & (hyp >= 0)
+    m = np.zeros((max(hyp.max(), 0) + 1, len(names)))
+    np.add.at(m, (hyp[both], ref[both]), 1)
+    rows, cols = linear_sum_assignment(-m)
+    return float(m[rows, cols].sum() / max(both.sum(), 1))
+
+
 def load(path: Path, raw_rate: int | None = None) -> np.ndarray:
     """Any audio file (or raw 16-bit mono at ``raw_rate``) as 16 kHz mono float32, decoded by ffmpeg."""
     src = ["-f", "s16le", "-ar", str(raw_rate), "-ac", "1"] if raw_rate else []

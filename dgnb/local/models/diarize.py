@@ -344,11 +344,13 @@ def _cluster_with(method: str, feats: np.ndarray, max_speakers: int, **options) 
     return _cluster(feats, max_speakers, options.get("min_silhouette", 0.3), options.get("min_share", 0.1))
 
 
-def _smooth(labels: np.ndarray) -> np.ndarray:
-    """A window whose two neighbours agree with each other and not with it takes their label."""
+def _smooth(labels: np.ndarray, windows=None) -> np.ndarray:
+    """A window whose two neighbours agree with each other and not with it takes their label, when the
+    three overlap (one stretch of speech): across a pause, a short turn ("That's the one I want.") stays."""
     sm = labels.copy()
     for i in range(1, len(labels) - 1):
-        if labels[i - 1] == labels[i + 1] != labels[i]:
+        joined = windows is None or (windows[i][0] < windows[i - 1][1] and windows[i + 1][0] < windows[i][1])
+        if joined and labels[i - 1] == labels[i + 1] != labels[i]:
             sm[i] = labels[i - 1]
     return sm
 
@@ -438,7 +440,7 @@ def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str
     order: dict[int, int] = {}  # speaker 0 speaks first
     for lab in labels:
         order.setdefault(int(lab), len(order))
-    labels = _smooth(np.array([order[int(lab)] for lab in labels]))
+    labels = _smooth(np.array([order[int(lab)] for lab in labels]), windows)
     calibrated = method == "campplus"
     out = Turns(_turns(segments, windows, labels, _confidence(feats, labels, calibrated)))
     if calibrated:
@@ -508,7 +510,7 @@ class SpeakerTracker:
             first = min(self._given.values(), default=0)  # too little speech to tell: the first voice
             return [Turn(round(s + offset, 3), round(e + offset, 3), first, 1.0) for s, e in segments]
         keys = [(self._origin + a, self._origin + b) for a, b in windows]
-        labels = _smooth(self._match(keys, labels, feats))
+        labels = _smooth(self._match(keys, labels, feats), windows)
         self._given = {k: int(lab) for k, lab in zip(keys, labels)}  # the labels as of this call
         return _turns(segments, windows, labels, _confidence(feats, labels, self.method == "campplus"), offset)
 
