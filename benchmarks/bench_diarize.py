@@ -11,6 +11,7 @@ A method named ``live-campplus`` streams the conversation in 2 s pieces through 
 scores the labels as they were given (never revised), as a live view shows them.
 
     python benchmarks/bench_diarize.py [--method mfcc] [--method campplus] [--method live-campplus] [--seed 0]
+    python benchmarks/bench_diarize.py --short     # 60 short two-voice calls instead
     python benchmarks/bench_diarize.py --calibration
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from diarize_set import (PHONE_CALL, PHONE_CALL_TURNS, RATE, Conversation, conversations, load,  # noqa: E402
-                         missing_sources, speech_time_right)
+                         missing_sources, short_calls, speech_time_right)
 
 
 def der(conv, turns) -> float:
@@ -108,6 +109,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", action="append", help="diarizer method (repeat to compare); default: the engine's")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--short", action="store_true", help="the 60 short two-voice calls instead of the dev set")
     ap.add_argument("--calibration", action="store_true", help="speaker_confidence and count margin, seeds 0-2")
     args = ap.parse_args(argv)
     if args.calibration:
@@ -117,7 +119,7 @@ def main(argv=None) -> None:
     methods = args.method or [diarize.default_method()]
     if missing_sources():
         print("not installed, left out:", ", ".join(missing_sources()))
-    convs = conversations(args.seed)
+    convs = short_calls() if args.short else conversations(args.seed)
     results = {m: [] for m in methods}
     print(f"{'conversation':46s} {'s':>5s} {'true':>4s}" + "".join(f" | {m:>10s} n   DER   sec" for m in methods))
     for c in convs:
@@ -129,7 +131,7 @@ def main(argv=None) -> None:
             results[m].append((n == c.speakers, d, sec / c.duration))
             row += f" | {'':>10s} {n}{' ' if n == c.speakers else '!'} {d:5.3f} {sec:5.2f}"
         print(row, flush=True)
-    if PHONE_CALL.exists():  # the real call, against its hand labels
+    if PHONE_CALL.exists() and not args.short:  # the real call, against its hand labels
         call = Conversation("real phone call", load(PHONE_CALL), PHONE_CALL_TURNS, 2, "telephone")
         row = f"{call.name + ' (speech time labelled right)':46s} {call.duration:5.1f} {2:4d}"
         for m in methods:

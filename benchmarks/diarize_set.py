@@ -250,6 +250,29 @@ def conversations(seed: int = 0, plan=PLAN) -> list[Conversation]:
     return out
 
 
+# Short two-voice calls: a greeting of 1-2 s and a one-sentence reply, in both orders (notebooks/07's kind).
+GREETINGS = ("Thanks for calling Acme.", "Acme support, good morning.", "Hello, Acme here.", "Acme, how can I help?",
+             "Good afternoon, this is Acme.", "Acme billing, hello.")
+REPLIES = ("I love the product and I would like to upgrade my plan.",
+           "My parcel is late again. This is really annoying.", "I was charged twice and I want a refund.",
+           "Hello, I cannot log in to my account.", "Can you tell me when my order will arrive?")
+
+
+def short_calls() -> list[Conversation]:
+    """60 short calls spoken by the sample dialogue's voices (``dgnb.local.models.samples``), exact turns."""
+    from dgnb.local.models.samples import DIALOGUE_RATE, dialogue
+
+    assert DIALOGUE_RATE == RATE
+    out = []
+    for i, (greeting, reply) in enumerate((g, r) for g in GREETINGS for r in REPLIES):
+        for first in ("agent", "customer"):
+            lines = [("agent", greeting), ("customer", reply)]
+            d = dialogue(lines if first == "agent" else lines[::-1], seed=i)
+            out.append(Conversation(f"short {i:02d} {first} first", d.samples,
+                                    [(s, e, who) for who, _, s, e in d.turns], 2, "wide"))
+    return out
+
+
 if __name__ == "__main__":
     for v in VOICES:
         if v not in missing_sources():

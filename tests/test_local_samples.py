@@ -1,11 +1,17 @@
-"""The synthetic espeak-ng dialogue used by tests and the demo."""
+"""The synthetic two-voice dialogue used by tests, notebooks and the demo."""
+import hashlib
 import io
+import subprocess
+import sys
 import wave
 
 import numpy as np
 import pytest
 
-from dgnb.local.models.samples import DEFAULT_LINES, dialogue, synthesize
+from dgnb.local.models import voices
+from dgnb.local.models.samples import CLEAR_VOICES, DEFAULT_LINES, default_voices, dialogue, synthesize
+
+CLEAR = all(voices.available(v) for v in CLEAR_VOICES.values())
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +80,12 @@ def test_bad_lines_are_rejected():
         dialogue([("agent", "  ")])
     with pytest.raises(ValueError, match="at least one"):
         dialogue([])
+
+
+@pytest.mark.skipif(not CLEAR, reason="apt-get install festival festvox-us-slt-hts flite")
+def test_the_clear_voices_speak_and_the_dialogue_is_the_same_in_another_process(dlg):
+    assert default_voices() == CLEAR_VOICES and dlg.sample_rate == 16000
+    code = ("import hashlib; from dgnb.local.models.samples import dialogue; "
+            "print(hashlib.sha256(dialogue().samples.tobytes()).hexdigest())")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert hashlib.sha256(dlg.samples.tobytes()).hexdigest() == there

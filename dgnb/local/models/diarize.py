@@ -123,6 +123,9 @@ def mfcc(samples: np.ndarray) -> np.ndarray:
     return ceps - ceps.mean(axis=0)
 
 
+_SPLIT_SHORT = 100  # frames (1 s)
+
+
 def _windows(segments, n_frames, win: float = 1.5, hop: float = 0.75):
     """Frame index ranges of analysis windows inside the speech segments."""
     out = []
@@ -131,8 +134,12 @@ def _windows(segments, n_frames, win: float = 1.5, hop: float = 0.75):
         if b - a < 30:
             continue
         w, h = int(win * 100), int(hop * 100)
-        if b - a <= w:
-            out.append((a, b))
+        if b - a <= w + h // 2:  # one window's worth
+            if b - a >= _SPLIT_SHORT:  # a short turn still gives two prints: its first and last two thirds
+                part = min(w, -(-2 * (b - a) // 3))
+                out.extend([(a, a + part), (b - part, b)])
+            else:
+                out.append((a, b))
             continue
         starts = list(range(a, b - w + 1, h))
         if b - (starts[-1] + w) > h // 2:
@@ -202,7 +209,7 @@ def _cluster(feats: np.ndarray, max_speakers: int, min_silhouette: float, min_sh
     return best_labels
 
 
-def _spectral(emb: np.ndarray, max_speakers: int, keep: float = 0.25) -> np.ndarray:
+def _spectral(emb: np.ndarray, max_speakers: int, windows=None, keep: float = 0.25) -> np.ndarray:
     """Spectral clustering of L2-normalised embeddings; the largest eigengap picks the speaker count.
 
     Cosine affinities, each row keeping its strongest ``keep`` share (so one voice's windows link to
@@ -232,31 +239,45 @@ def _spectral(emb: np.ndarray, max_speakers: int, keep: float = 0.25) -> np.ndar
     u = vecs[:, :k]
     u = u / np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-9)
     labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(u)
-    return _merge_alike(emb @ emb.T, labels)
+    return _merge_alike(emb @ emb.T, labels, windows)
 
 
+_MIN_COVER = 225  # frames: a cluster covering less is one short turn (two full windows cover 2.25 s)
 _SAME_VOICE = 0.8  # two clusters are one voice when their windows are as alike across as within
 
 
-def _merge_alike(sim: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def _merge_alike(sim: np.ndarray, labels: np.ndarray, windows=None) -> np.ndarray:
     """Merge clusters too small to be a speaker, then pairs whose cross-similarity is near their own.
 
     Two voices: windows of different clusters are much less alike than windows of one (measured on
-    the development set: 0.4-0.7 of it). One voice split by what it said: 0.85-1.0 of it.
+    the development set: 0.4-0.7 of it). One voice split by what it said: 0.85-1.0 of it. A cluster
+    covering under ~2 s of audio (one short turn) stands only when it is clearly another voice.
     """
     labels = labels.copy()
     while True:
         ids, counts = np.unique(labels, return_counts=True)
         if len(ids) < 2:
             return labels
-        if counts.min() < _MIN_PRINTS:
-            small = ids[np.argmin(counts)]
+        thin = [i for i in ids if windows is not None and _covered(windows, labels == i) < _MIN_COVER
+                and max(v for k, v in _likenesses(sim, labels).items() if i in k) >= _CLEARLY_ANOTHER]
+        if counts.min() < _MIN_PRINTS or thin:
+            small = ids[np.argmin(counts)] if counts.min() < _MIN_PRINTS else thin[0]
             target = max((i for i in ids if i != small), key=lambda i: _mean_sim(sim, labels, small, i))
         else:
             (small, target), best = max(_likenesses(sim, labels).items(), key=lambda kv: kv[1])
             if best < _SAME_VOICE:
                 return labels
         labels[labels == small] = target
+
+
+def _covered(windows, mask) -> int:
+    """Frames of audio the masked windows cover together."""
+    spans = sorted(w for w, m in zip(windows, mask) if m)
+    total, end = 0, -1
+    for a, b in spans:
+        total += max(0, b - max(a, end))
+        end = max(end, b)
+    return total
 
 
 def _mean_sim(sim: np.ndarray, labels: np.ndarray, a, b) -> float:
@@ -338,9 +359,9 @@ def _voice_prints(x: np.ndarray, windows, method: str, cache: dict | None = None
     return np.array([cache[k] for k in keys])
 
 
-def _cluster_with(method: str, feats: np.ndarray, max_speakers: int, **options) -> np.ndarray:
+def _cluster_with(method: str, feats: np.ndarray, max_speakers: int, windows, **options) -> np.ndarray:
     if method == "campplus":
-        return _spectral(feats, max_speakers)
+        return _spectral(feats, max_speakers, windows)
     return _cluster(feats, max_speakers, options.get("min_silhouette", 0.3), options.get("min_share", 0.1))
 
 
@@ -405,7 +426,7 @@ def _analyse(x: np.ndarray, method: str, max_speakers: int, cache=None, origin: 
     if not windows:
         return segments, windows, None, None
     feats = _voice_prints(x, windows, method, cache, origin)
-    return segments, windows, feats, _cluster_with(method, feats, max_speakers, **options)
+    return segments, windows, feats, _cluster_with(method, feats, max_speakers, windows, **options)
 
 
 _UNCERTAIN = 0.05  # a count this close to tipping is reported as uncertain (dev set: 3 of 6 wrong counts, 0 of 54 right)

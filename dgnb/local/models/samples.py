@@ -1,11 +1,15 @@
-"""Synthetic sample audio: a two-voice customer-support dialogue spoken by espeak-ng.
+"""Synthetic sample audio: a two-voice customer-support dialogue.
 
-Uses the libespeak-ng shipped in the PyPI package ``espeakng-loader`` through ctypes, so no
-system package is needed. The result is deterministic for a given ``seed``.
+The agent speaks with Festival's HTS "slt" voice (female) and the customer with flite's "rms" (male)
+when they are installed (Debian ``festival festvox-us-slt-hts flite``): the recogniser reads them
+best (``benchmarks/bench_voices.py``: WER 0.05 and 0.09 against espeak-ng's 0.19-0.21), and the same
+``seed`` then gives byte-identical audio in any process. Without them, espeak-ng from the PyPI
+package ``espeakng-loader`` speaks (no system package needed; its audio varies a little run to run).
 """
 from __future__ import annotations
 
 import ctypes
+import functools
 import io
 import threading
 import wave
@@ -33,7 +37,12 @@ DEFAULT_LINES: list[tuple[str, str]] = [
     ("customer", "No, that is all. You have been wonderful. Have a nice day."),
 ]
 
-#: espeak-ng voice settings per speaker: clearly different timbre, pitch and pace.
+#: The clearest installed voice per speaker (``dgnb.local.models.voices`` names).
+CLEAR_VOICES: dict[str, str] = {"agent": "festival:cmu_us_slt_arctic_hts", "customer": "flite:rms"}
+#: The rate every dialogue is rendered at.
+DIALOGUE_RATE = 16000
+
+#: espeak-ng voice settings per speaker (the fallback): clearly different timbre, pitch and pace.
 VOICES: dict[str, dict] = {
     "agent": {"name": "en-us+f3", "pitch": 75, "range": 60, "rate": 165},
     "customer": {"name": "en-us+m3", "pitch": 30, "range": 40, "rate": 150},
@@ -158,17 +167,51 @@ class Dialogue:
             f.write(self.wav_bytes)
 
 
+def default_voices() -> dict[str, str | dict]:
+    """Per speaker, the clear voice when installed, else the espeak-ng settings."""
+    from . import voices
+
+    return {who: CLEAR_VOICES[who] if voices.available(CLEAR_VOICES[who]) else VOICES[who] for who in VOICES}
+
+
+def _speak(text: str, voice: str | dict) -> np.ndarray:
+    """One line at :data:`DIALOGUE_RATE`, by a voice name (``voices`` module) or espeak-ng settings."""
+    if isinstance(voice, str):
+        return _named_voice_line(text, voice).copy()
+    x, rate = synthesize(text, voice)
+    return _at_dialogue_rate(x, rate)
+
+
+@functools.lru_cache(maxsize=512)
+def _named_voice_line(text: str, voice: str) -> np.ndarray:
+    from . import voices  # deterministic voices: a line said once is the same line next time
+
+    return _at_dialogue_rate(*voices.synthesize(text, voice))
+
+
+def _at_dialogue_rate(x: np.ndarray, rate: int) -> np.ndarray:
+    from ..wire.audio import resample
+
+    return resample(x[None, :], rate, DIALOGUE_RATE)[0].astype(np.float32) if rate != DIALOGUE_RATE else x
+
+
 def dialogue(lines: list[tuple[str, str]] | None = None, seed: int = 0, *,
              pause: tuple[float, float] = (0.5, 0.9), noise_db: float = -50.0,
-             voices: dict[str, dict] | None = None) -> Dialogue:
-    """Synthesize a two-voice customer-support dialogue.
+             voices: dict[str, str | dict] | None = None) -> Dialogue:
+    """Synthesize a two-voice customer-support dialogue at 16 kHz.
 
-    ``lines``: (speaker, text) pairs; speakers must be keys of ``voices`` (default :data:`VOICES`,
-    "agent" and "customer"). Pauses between turns are drawn uniformly from ``pause`` seconds, and
-    white noise at ``noise_db`` dBFS is added so the audio is never digital silence.
+    ``lines``: (speaker, text) pairs; speakers must be keys of ``voices`` (default
+    :func:`default_voices`: "agent" and "customer"), each a voice name of
+    ``dgnb.local.models.voices`` or espeak-ng settings. Pauses between turns are drawn uniformly from
+    ``pause`` seconds, and white noise at ``noise_db`` dBFS is added so the audio is never digital
+    silence.
+
+        >>> d = dialogue([("agent", "Hello."), ("customer", "Hi.")])   # doctest: +SKIP
+        >>> d.sample_rate, d.speakers                                  # doctest: +SKIP
+        (16000, ['agent', 'customer'])
     """
     lines = DEFAULT_LINES if lines is None else lines
-    voices = VOICES if voices is None else voices
+    voices = default_voices() if voices is None else voices
     if not lines:
         raise ValueError("dialogue needs at least one (speaker, text) line")
     rng = np.random.default_rng(seed)
@@ -182,8 +225,7 @@ def dialogue(lines: list[tuple[str, str]] | None = None, seed: int = 0, *,
             raise ValueError(f"unknown speaker {speaker!r}; known: {sorted(voices)}")
         if not str(text).strip():
             raise ValueError(f"line {i} has no text")
-        x, sr = synthesize(text, voices[speaker])
-        x = _trim(x)
+        x, sr = _trim(_speak(text, voices[speaker])), DIALOGUE_RATE
         gap = lead if i == 0 else float(rng.uniform(*pause))
         pieces.append(np.zeros(int(round(gap * sr)), dtype=np.float32))
         t += gap
