@@ -8,7 +8,7 @@ were read back exactly, synthesis time per second of speech, and whether two run
 samples. Numbers are compared as digits on both sides ("five six seven eight" = "5678",
 "twenty nine" = "29").
 
-    python benchmarks/bench_voices.py [--voice flite:slt ...]
+    python benchmarks/bench_voices.py [--voice flite:slt ...] [--speed 0.9 --speed 1.0]
 """
 from __future__ import annotations
 
@@ -91,6 +91,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(\d),(\d)", r"\1\2", text.lower())
     text = re.sub(r"(\d)\s*-\s*(\d)", r"\1 to \2", text).replace("-", " ")  # "3-5" is "three to five"
     text = re.sub(r"\$(\d+)", r"\1 dollars", text)
+    text = re.sub(r"\.(?=[a-z])", " dot ", text).replace("@", " at ")  # "john.smith@example.com"
     text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: _ORDINALS.get(m.group(1), m.group(0)), text)
     words = re.sub(r"[^a-z0-9' ]+", " ", text).split()
     merged: list[str] = []
@@ -118,16 +119,16 @@ def to16k(x: np.ndarray, rate: int) -> np.ndarray:
     return resample(x[None, :], rate)[0] if rate != 16000 else x
 
 
-def measure(voice: str, recognizer) -> dict:
+def measure(voice: str, recognizer, speed: float = 1.0) -> dict:
     from dgnb.local.models import voices
 
     errors, synth, spoken, exact, same = [], 0.0, 0.0, 0, True
     for sentence in SENTENCES:
         t0 = time.perf_counter()
-        x, rate = voices.synthesize(sentence, voice)
+        x, rate = voices.synthesize(sentence, voice, speed)
         synth += time.perf_counter() - t0
         spoken += len(x) / rate
-        y, _ = voices.synthesize(sentence, voice)
+        y, _ = voices.synthesize(sentence, voice, speed)
         same &= len(x) == len(y) and bool(np.array_equal(x, y))
         heard = " ".join(w.get("punctuated_word", w["word"]) for w in recognizer.transcribe(to16k(x, rate)))
         errors.append(wer(sentence, heard))
@@ -147,15 +148,17 @@ def candidates() -> list[str]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--voice", action="append", help="a voice to measure (repeat); default: every installed one")
+    ap.add_argument("--speed", action="append", type=float, help="speaking speed (repeat to compare); default 1.0")
     args = ap.parse_args(argv)
     from dgnb.local.models.stt import get_recognizer
 
     recognizer = get_recognizer()
     print(f"{len(SENTENCES)} sentences, recogniser {recognizer.model_name if hasattr(recognizer, 'model_name') else ''}")
     print(f"{'voice':34s} {'WER':>6s} {'median':>7s} {'worst':>6s} {'exact':>6s} {'synth s/s':>9s}  deterministic")
-    for voice in args.voice or candidates():
-        r = measure(voice, recognizer)
-        print(f"{voice:34s} {r['wer']:6.3f} {r['median']:7.3f} {r['worst']:6.3f} {r['exact']:3d}/{len(SENTENCES):<2d}"
+    for voice, speed in [(v, s) for v in args.voice or candidates() for s in args.speed or [1.0]]:
+        r = measure(voice, recognizer, speed)
+        name = voice if speed == 1.0 else f"{voice} x{speed:g}"
+        print(f"{name:34s} {r['wer']:6.3f} {r['median']:7.3f} {r['worst']:6.3f} {r['exact']:3d}/{len(SENTENCES):<2d}"
               f" {r['synth_rtf']:9.3f}  {'yes' if r['deterministic'] else 'NO'}", flush=True)
 
 

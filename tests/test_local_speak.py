@@ -8,12 +8,13 @@ import re
 import subprocess
 import tempfile
 import wave
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from dgnb.local.models import tts
+from dgnb.local.models import tts, voices
 from conftest import recorded
 
 PARAGRAPH = ("The weather today is sunny and warm. Many people are walking in the park with their dogs. "
@@ -143,7 +144,21 @@ def test_voices_are_distinct():
     female, male = tts.voice_for("aura-2-thalia-en"), tts.voice_for("aura-2-apollo-en")
     assert female.gender == "female" and male.gender == "male"
     settings = {tuple(sorted(tts.voice_for(m).settings.items())) for m in tts.known_models() if m.startswith("aura-2")}
-    assert len(settings) == len([m for m in tts.known_models() if m.startswith("aura-2")])
+    assert len(settings) == len([m for m in tts.known_models() if m.startswith("aura-2")])  # the espeak-ng fallback
+    table = dict(tts.voice_table())
+    women = {v for m, v in table.items() if tts.voice_for(m).gender == "female"}
+    men = {v for m, v in table.items() if tts.voice_for(m).gender == "male"}
+    assert women and men and not women & men
+    assert all(tts.voice_for(m.replace("-en", "-es")).speaker is None for m in table if m.startswith("aura-2"))
+
+
+@pytest.mark.skipif(not all(voices.available(v) for vs in tts.CLEAR_VOICES.values() for v in vs),
+                    reason="apt-get install festival festvox-us-slt-hts flite")
+def test_the_docs_say_which_voice_speaks_each_name():
+    docs = (Path(__file__).parent.parent / "docs" / "local-engine.md").read_text()
+    documented = {name: voice for voice, names in re.findall(r"^\|[^|`]*`([a-z]+:[\w]+)` \| (.*) \|$", docs, re.M)
+                  for name in re.findall(r"`(aura-[\w-]+)`", names)}
+    assert documented == dict(tts.voice_table())
 
 
 @pytest.mark.parametrize("params,body,status,needle", [
@@ -291,3 +306,4 @@ def test_ws_warnings_and_handshake_errors(local_server):
     with pytest.raises(InvalidStatus) as e:
         asyncio.run(bad("", {}))
     assert e.value.response.status_code == 401
+

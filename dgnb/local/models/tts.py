@@ -1,11 +1,14 @@
-"""Text-to-speech for the local engine: Deepgram voice names spoken by espeak-ng, and the encoders
-of Deepgram's /v1/speak formats.
+"""Text-to-speech for the local engine: Deepgram voice names spoken by the clearest installed voices,
+and the encoders of Deepgram's /v1/speak formats.
 
-Synthesis reuses :func:`dgnb.local.models.samples.synthesize` (libespeak-ng from the PyPI package
-``espeakng-loader``). Every Deepgram Aura voice (``aura-2-thalia-en``, ``aura-orion-en``...) maps to
-a distinct espeak-ng voice: a female or male variant with its own pitch and range. Encodings follow
-Deepgram's rules (rates, bit rates and containers per encoding); a combination Deepgram would
-refuse is refused here too with a 400 that names what is supported.
+English Aura voices (``aura-2-thalia-en``, ``aura-orion-en``...) speak with Festival's HTS "slt" or
+flite's "slt" (female names) and flite's "rms" or "awb" (male names) when those are installed
+(Debian ``festival festvox-us-slt-hts flite``; ``benchmarks/bench_voices.py`` measures how well the
+recogniser reads each). :func:`voice_table` lists which name speaks with which. Other languages, and
+English when none of them is installed, speak with espeak-ng (the PyPI package ``espeakng-loader``):
+a female or male variant with its own pitch and range per name. Encodings follow Deepgram's rules
+(rates, bit rates and containers per encoding); a combination Deepgram would refuse is refused here
+too with a 400 that names what is supported.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from ..wire.errors import BAD_REQUEST, EngineError
 
 __all__ = [
     "DEFAULT_MODEL", "MAX_CHARACTERS", "Voice", "Format", "voice_for", "resolve_format", "synthesize", "encode",
-    "encode_stream_chunk", "model_uuid", "supported_encodings",
+    "encode_stream_chunk", "model_uuid", "supported_encodings", "voice_table", "CLEAR_VOICES",
 ]
 
 DEFAULT_MODEL = "aura-2-thalia-en"
@@ -37,13 +40,24 @@ _LANGS = {"en": "en-us", "es": "es", "de": "de", "fr": "fr", "nl": "nl", "it": "
 _MODEL_RE = re.compile(r"^aura-(?:(2)-)?([a-z]+)-([a-z]{2})$")
 
 
+#: English Aura names speak with these (``dgnb.local.models.voices`` names), by gender, alternating by name.
+CLEAR_VOICES = {"female": ("festival:cmu_us_slt_arctic_hts", "flite:slt"), "male": ("flite:rms", "flite:awb")}
+
+
 @dataclass(frozen=True)
 class Voice:
-    """The espeak-ng settings speaking one Deepgram model name."""
+    """What speaks one Deepgram model name: a clear installed voice, else espeak-ng settings."""
 
     model: str
     gender: str  # "female" | "male"
-    settings: dict  # for samples.synthesize: name, pitch, range, rate
+    settings: dict  # espeak-ng settings for samples.synthesize: name, pitch, range, rate (speed applied)
+    speaker: str | None = None  # the ``voices`` name speaking it, when one is installed
+    speed: float = 1.0
+
+    @property
+    def engine_voice(self) -> str:
+        """The voice that speaks, as ``voices`` names it (``espeak:...`` for the fallback)."""
+        return self.speaker or f"espeak:{self.settings['name']}"
 
 
 def _catalogue() -> dict[str, tuple[str, int]]:
@@ -83,7 +97,25 @@ def voice_for(model: str | None, speed: float = 1.0) -> Voice:
         pitch -= 5
     rate = int(round((160 + (index * 3) % 20) * speed))
     settings = {"name": f"{lang}+{variant}", "pitch": pitch, "range": 40 + (index * 11) % 40, "rate": rate}
-    return Voice(model=model, gender=gender, settings=settings)
+    return Voice(model=model, gender=gender, settings=settings, speaker=_clear_voice(gender, index, lang), speed=speed)
+
+
+def _clear_voice(gender: str, index: int, lang: str) -> str | None:
+    from . import voices
+
+    if lang != "en-us":
+        return None
+    choices = CLEAR_VOICES[gender][index % 2:] + CLEAR_VOICES[gender][:index % 2]
+    return next((v for v in choices if voices.available(v)), None)
+
+
+def voice_table() -> list[tuple[str, str]]:
+    """(model name, the voice that speaks it here) for every English model name.
+
+        >>> dict(voice_table())["aura-2-thalia-en"]    # doctest: +SKIP
+        'festival:cmu_us_slt_arctic_hts'
+    """
+    return [(m, voice_for(m).engine_voice) for m in known_models()]
 
 
 def model_uuid(model: str) -> str:
@@ -212,10 +244,13 @@ def check_text(text) -> str:
 def synthesize(text: str, voice: Voice, sample_rate: int) -> np.ndarray:
     """Speak ``text``; float32 mono samples at ``sample_rate``. A faint dither (-80 dBFS) replaces
     espeak's exact digital silence, which some decoders and recognizers treat badly."""
-    from . import samples
+    from . import samples, voices
     from ..wire.audio import resample
 
-    x, sr = samples.synthesize(text, voice.settings)
+    if voice.speaker:
+        x, sr = voices.synthesize(text, voice.speaker, voice.speed)
+    else:
+        x, sr = samples.synthesize(text, voice.settings)
     x = np.asarray(x, dtype=np.float32)
     if x.size:
         peak = float(np.max(np.abs(x)))

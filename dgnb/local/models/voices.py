@@ -66,13 +66,16 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     return pcm.astype(np.float32) / 32768.0, rate
 
 
-def synthesize(text: str, voice: str) -> tuple[np.ndarray, int]:
-    """Speak ``text`` with ``voice``; returns (float32 samples in [-1, 1], sample rate)."""
+def synthesize(text: str, voice: str, speed: float = 1.0) -> tuple[np.ndarray, int]:
+    """Speak ``text`` with ``voice`` at ``speed`` (1.0 natural, 1.5 half as fast again); returns
+    (float32 samples in [-1, 1], sample rate)."""
     engine, name = _engine(voice)
     if engine == "espeak":
         from .samples import synthesize as espeak
 
-        return espeak(text, _espeak_settings(name))
+        settings = _espeak_settings(name)
+        settings["rate"] = int(round(settings.get("rate", 175) * speed))
+        return espeak(text, settings)
     if not available(voice):
         raise RuntimeError(f"voice {voice!r} is not installed (Debian: apt-get install "
                            f"{'flite' if engine == 'flite' else 'festival festvox-us-slt-hts'})")
@@ -82,9 +85,11 @@ def synthesize(text: str, voice: str) -> tuple[np.ndarray, int]:
         if engine == "flite":
             src = Path(tmp) / "text.txt"
             src.write_text(text, encoding="utf-8")
-            cmd, stdin = ["flite", "-voice", name, "-f", str(src), "-o", str(out)], None
+            cmd, stdin = ["flite", "-voice", name, "--setf", f"duration_stretch={1 / speed:.4f}",
+                          "-f", str(src), "-o", str(out)], None
         else:
-            cmd, stdin = ["text2wave", "-eval", f"(voice_{name})", "-o", str(out)], text.encode("utf-8")
+            faster = f"(set! hts_engine_params (append hts_engine_params '((\"-r\" {speed:.4f}))))"
+            cmd, stdin = ["text2wave", "-eval", f"(voice_{name})", "-eval", faster, "-o", str(out)], text.encode("utf-8")
         done = subprocess.run(cmd, input=stdin, capture_output=True, timeout=_TIMEOUT)
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"{engine} failed on voice {name}: {done.stderr.decode(errors='replace')[-300:]}")
