@@ -105,7 +105,12 @@ def _describe(model: str | None) -> tuple[str, dict, str | None]:
 
 
 class Recognizer:
-    """One loaded Whisper model; ``transcribe`` is thread-safe (calls are serialized)."""
+    """One loaded Whisper model; ``transcribe`` is thread-safe (calls are serialized).
+
+    ``beam_size``: beams for pre-recorded audio; quick (live) reads are greedy, for latency.
+    """
+
+    beam_size = 1
 
     def __init__(self, model: str | None = None, *, threads: int = 2):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -154,7 +159,7 @@ class Recognizer:
         with self._lock:
             self._model.window = encoder_window(x.size) if quick else WINDOWS[-1]
             segments, _info = self._model.transcribe(
-                x, language="en", word_timestamps=True, beam_size=1, hotwords=hotwords,
+                x, language="en", word_timestamps=True, beam_size=1 if quick else self.beam_size, hotwords=hotwords,
                 condition_on_previous_text=False, clip_timestamps=clips,
             )
             raw = [w for seg in segments for w in (seg.words or [])]
