@@ -125,10 +125,15 @@ def _live(nb, text, kinds):
 
 def _speech(nb, text, kinds):
     assert "<audio" in text  # the voices play in the notebook
+    said = json.loads(_cell_output(nb, "heard = dg.transcribe(hello.wav_bytes()"))[0]["text"]
+    wrote, heard = (re.sub(r"[^a-z ]", "", line.split(":", 1)[1].lower()).split() for line in said.splitlines()[:2])
+    assert heard == wrote, said  # the round trip reads back what was written
 
 
 def _agent(nb, text, kinds):
     assert "get_order_status" in text
+    spoken = _cell_output(nb, "conn.send_file(question.wav_bytes())")
+    assert "Order 5678 is being packed" in spoken, spoken  # the spoken number was heard and looked up
 
 
 def _usage(nb, text, kinds):
