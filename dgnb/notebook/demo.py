@@ -38,23 +38,33 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 
 def speaker_agreement(turns: list[tuple[str, str, float, float]], words: Any) -> float:
-    """Share of words whose speaker label matches the true turn they fall in (best label mapping)."""
-    import itertools
+    """Share of the script's words that were heard and given their speaker (best one-to-one mapping of
+    labels to speakers). The recognised words are aligned to the script, so a stretch that was lost
+    counts as wrong, as does a word heard in the right place under the wrong label.
 
-    truth = []
-    for w in words.itertuples():
-        mid = (w.start + w.end) / 2
-        owner = min(turns, key=lambda t: 0 if t[2] <= mid <= t[3] else min(abs(mid - t[2]), abs(mid - t[3])))
-        truth.append(owner[0])
-    labels = sorted({str(s) for s in words["speaker"].dropna()})
-    names = sorted(set(truth))
-    if not labels or not truth:
+    >>> import pandas as pd
+    >>> script = [("agent", "hello there", 0, 1), ("customer", "hi how are you", 1, 2)]
+    >>> heard = pd.DataFrame({"word": ["hello", "there", "hi", "how"], "speaker": [0, 0, 1, 1]})
+    >>> speaker_agreement(script, heard)   # "are you" was lost
+    0.6666666666666666
+    """
+    import itertools
+    from difflib import SequenceMatcher
+
+    script = [(token, who) for who, text, _, _ in turns for token in _normalise(text)]
+    heard = [(token, str(label)) for word, label in zip(words["word"], words["speaker"])
+             for token in _normalise(str(word))]
+    pairs = []  # (true speaker, label) of each script word heard in its place
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, [t for t, _ in script], [t for t, _ in heard],
+                                               autojunk=False).get_opcodes():
+        if tag in ("equal", "replace"):
+            pairs += [(script[i][1], heard[j][1]) for i, j in zip(range(i1, i2), range(j1, j2))]
+    if not script or not pairs:
         return 0.0
-    best = 0
-    for perm in itertools.permutations(names, min(len(names), len(labels))):
-        mapping = dict(zip(labels, perm))
-        best = max(best, sum(mapping.get(str(s)) == t for s, t in zip(words["speaker"], truth)))
-    return best / len(truth)
+    names, labels = sorted({who for _, who in script}), sorted({label for _, label in pairs})
+    best = max(sum(dict(zip(labels, perm)).get(label) == who for who, label in pairs)
+               for perm in itertools.permutations(names + [None] * max(0, len(labels) - len(names)), len(labels)))
+    return best / len(script)
 
 
 def run(out: str | Path = "demo-output", *, client: Any = None, show: bool = True) -> Any:
@@ -88,7 +98,7 @@ def run(out: str | Path = "demo-output", *, client: Any = None, show: bool = Tru
                 print(f"[{u.start:6.2f}-{u.end:6.2f}] speaker {u.speaker}: {u.transcript}")
         truth_text = " ".join(text for _, text, _, _ in call.turns)
         print(f"\nword error rate vs the script: {word_error_rate(truth_text, t.transcript):.1%}")
-        print(f"words given the right speaker: {speaker_agreement(call.turns, t.words):.1%}")
+        print(f"script words heard and given the right speaker: {speaker_agreement(call.turns, t.words):.1%}")
         avg = t.average_sentiment or {}
         print(f"average sentiment: {avg.get('sentiment')} ({avg.get('sentiment_score', float('nan')):+.2f})")
         print(f"\nwrote {audio_path}, {out / 'transcript.json'}, {speakers_png}, {sentiment_png}")
