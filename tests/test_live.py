@@ -284,9 +284,13 @@ def test_reconnect_after_a_drop_loses_and_duplicates_nothing(local_server, mulaw
     assert reconnects[0]["resent_bytes"] == pytest.approx((19.1 - resume) * 8000, abs=400)
     # every word exactly once, on one continuous time line
     assert_contiguous(conn.finals, 19.1)
-    baseline = mulaw_run[0]
-    assert [w["word"] for w in transcript.to_dict()["results"]["channels"][0]["alternatives"][0]["words"]] == \
-        [w["word"] for m in baseline.finals for w in m.words]
+    # the resumed stream is read without the audio before the seam as context, so a word may be read
+    # differently; a final lost or repeated at the seam would be five words or more
+    import jiwer
+
+    resumed = [w["word"] for w in transcript.to_dict()["results"]["channels"][0]["alternatives"][0]["words"]]
+    unbroken = [w["word"] for m in mulaw_run[0].finals for w in m.words]
+    assert abs(len(resumed) - len(unbroken)) <= 2 and jiwer.wer(" ".join(unbroken), " ".join(resumed)) <= 0.05
     assert transcript.duration == pytest.approx(19.1, abs=0.1)  # Metadata shifted to the whole stream
     assert conn.error is None and conn.close_code == 1000
 

@@ -41,3 +41,14 @@ def test_offsets_place_words_inside_the_clip(clips):
             assert words
             assert all(12.5 <= w["start"] <= w["end"] <= 12.5 + clip.size / 16000 + 0.01 for w in words)
             assert [w["start"] for w in words] == sorted(w["start"] for w in words)
+
+
+def test_words_squeezed_into_one_instant_are_dropped():
+    import doctest
+
+    assert doctest.run_docstring_examples(stt.without_timeless_runs, {"without_timeless_runs": stt.without_timeless_runs}) is None
+    w = lambda text, t, d=0.3: {"word": text, "start": t, "end": t + d}  # noqa: E731
+    two = [w("okay", 1.0), w("okay", 1.0, 0)]  # two words may share an instant (a short word, then its echo)
+    assert stt.without_timeless_runs(two) == two
+    loop = [w("you", 9.0, 0)] * 12
+    assert stt.without_timeless_runs([w("thank", 8.0), *loop]) == [w("thank", 8.0)]

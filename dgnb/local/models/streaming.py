@@ -282,6 +282,8 @@ class SegmenterConfig:
     min_silence: float = 0.2  # webrtcvad frames are 30 ms: shorter endpointing is floored to this
     speculate_after: float = 0.09  # silence after which the final's words are computed ahead of time
     preroll: float = 0.25
+    context: float = 5.0  # seconds of audio before a segment that are read with it (their words dropped)
+    context_within: float = 7.0  # ...as far as the clip stays this short (the recogniser's quick window)
     vad_mode: int = 3
     start_window: int = 5  # speech starts when `start_voiced` of the last `start_window` frames are voiced
     start_voiced: int = 3
@@ -329,6 +331,7 @@ class ChannelSegmenter:
         self._words_since_ue = False
         self._emitted_until = 0.0  # end of the last word sent in a final
         self._ahead: list | None = None  # words of the segment so far, computed early in a pause
+        self._said: list = []  # the last seconds of words sent in finals (to match a re-read context)
 
     # -- helpers --------------------------------------------------------------------------
     @property
@@ -339,19 +342,35 @@ class ChannelSegmenter:
         return self._audio[max(a - self._base, 0) : max(b - self._base, 0)]
 
     def _words(self, a: int, b: int) -> list:
-        clip = self._slice(a, b)
-        if clip.size < FRAME:
+        if b - a < FRAME:
             return []
-        words = self._transcribe(clip, max(a, self._base) / RATE)
-        # the pre-roll may reach back into audio already finalized: drop words sent before
-        floor = self._emitted_until - 0.03
-        return [w for w in words if w["start"] >= floor and w["start"] < b / RATE + 0.05]
+        room = int(min(self.cfg.context, self.cfg.context_within - (b - a) / RATE) * RATE)
+        since = max(a - max(room, 0), self._base)
+        words = self._after_said(self._transcribe(self._slice(since, b), since / RATE), since / RATE, a / RATE)
+        spoken_until = min(b, self._last_voiced) / RATE + 0.1  # nothing starts in the silence after speech
+        return [w for w in words if w["start"] < spoken_until]
+
+    def _after_said(self, words: list, since: float, start: float) -> list:
+        """The words that follow what finals already said. The context (and pre-roll) before ``start``
+        is read again: where its words match the tail of the words sent, what follows the match is
+        new; else the words that start after the last word sent."""
+        from difflib import SequenceMatcher
+
+        said = [w["word"] for w in self._said if w["end"] > since]
+        early = [w["word"] for w in words if w["start"] < start + 0.2]
+        if said and early:
+            blocks = SequenceMatcher(None, said, early, autojunk=False).get_matching_blocks()
+            tail = [m for m in blocks if m.size and m.a + m.size >= len(said) - 2]
+            if tail:
+                return words[tail[-1].b + tail[-1].size:]
+        floor = max(self._emitted_until, start) if said else self._emitted_until - 0.03
+        return [w for w in words if w["end"] > floor + 0.05] if said else [w for w in words if w["start"] >= floor]
 
     def _trim(self) -> None:
         if self._seg_start is not None:
-            keep_from = self._seg_audio_from
-        else:  # keep enough history for the pre-roll of a segment that starts in the next frames
-            history = int(self.cfg.preroll * RATE) + (self.cfg.start_window + 1) * FRAME
+            keep_from = self._seg_audio_from - int(self.cfg.context * RATE)
+        else:  # keep enough history for the pre-roll (and context) of a segment that starts in the next frames
+            history = int((self.cfg.preroll + self.cfg.context) * RATE) + (self.cfg.start_window + 1) * FRAME
             keep_from = self._total - history
         keep_from = min(keep_from, self._vad_pos)
         if keep_from - self._base > RATE:  # drop in whole-second steps
@@ -366,6 +385,8 @@ class ChannelSegmenter:
         ev = Event("results", self._final_at / RATE, end / RATE, words, is_final, speech_final, from_finalize)
         if is_final:
             self._final_at = end
+            keep = end / RATE - self.cfg.context_within - 1.0
+            self._said = [w for w in self._said if w["end"] > keep] + list(words)
             if words:
                 self._last_word_end = max(w["end"] for w in words)
                 self._emitted_until = max(self._emitted_until, self._last_word_end)

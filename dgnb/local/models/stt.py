@@ -161,6 +161,7 @@ class Recognizer:
             segments, _info = self._model.transcribe(
                 x, language="en", word_timestamps=True, beam_size=1 if quick else self.beam_size, hotwords=hotwords,
                 condition_on_previous_text=False, clip_timestamps=clips,
+                **({"temperature": 0.0, "max_new_tokens": int(10 + 8 * x.size / 16000)} if quick else {}),
             )
             raw = [w for seg in segments for w in (seg.words or [])]
         return _to_words(raw, offset, len(x) / 16000.0)
@@ -257,7 +258,27 @@ def _to_words(raw, offset: float, duration: float) -> list[dict]:
     for w in words:
         w["start"] = round(w["start"] + offset, 3)
         w["end"] = round(w["end"] + offset, 3)
-    return words
+    return without_timeless_runs(words)
+
+
+def without_timeless_runs(words: list[dict], run: int = 3) -> list[dict]:
+    """The words, less every run of ``run`` or more that start at one instant: Whisper's repeats and
+    inventions are not aligned to any sound, and their timestamps collapse onto one point.
+
+    >>> w = lambda text, t, d=0.3: {"word": text, "start": t, "end": t + d}
+    >>> said = [w("how", 3.9), w("can", 4.3), w("i", 4.5), w("help", 4.7)]
+    >>> [x["word"] for x in without_timeless_runs(said + [w(x, 5.4, 0) for x in ("how", "can", "i", "help")])]
+    ['how', 'can', 'i', 'help']
+    """
+    out, i = [], 0
+    while i < len(words):
+        j = i
+        while j + 1 < len(words) and abs(words[j + 1]["start"] - words[i]["start"]) < 0.01:
+            j += 1
+        if j - i + 1 < run:
+            out += words[i:j + 1]
+        i = j + 1
+    return out
 
 
 def get_recognizer(model: str | None = None) -> Recognizer:

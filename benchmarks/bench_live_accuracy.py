@@ -1,0 +1,124 @@
+"""Live against pre-recorded: word error rate of live finals and of POST /v1/listen on the same audio.
+
+Each recording is sent whole to ``POST /v1/listen`` and streamed to the live ``/v1/listen`` WebSocket
+(linear16, 100 ms chunks, as fast as the engine takes them, or at real-time pace with ``--realtime``)
+of an engine started in the background; the finals are joined and both are scored against the truth.
+Recordings: the preamble, wide band and mu-law 8 kHz (truth: Deepgram nova-3's transcript in the fixtures), pocketsphinx-testdata's
+five librivox sentences joined with 1 s pauses (truth: their transcription), and sample support
+dialogues (truth: their script). Printed per recording: WER of REST and of live for each amount of
+``--context`` (seconds of audio before a phrase read with it, its words dropped), then per setting the
+median and range of live minus REST.
+
+    python benchmarks/bench_live_accuracy.py [--dialogues 4] [--realtime] [--context 0 --context 3]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench_recogniser import SPHINX, _transcriptions
+from bench_stt_window import nova3_preamble
+from bench_voices import wer
+from recorded import FIXTURES
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+RATE = 16000
+
+
+def recordings(dialogues: int) -> list[tuple[str, np.ndarray, str]]:
+    """(name, 16 kHz mono float32, true words) of every recording installed here."""
+    from dgnb.local.models import samples
+    from dgnb.local.wire import audio
+
+    out = [("preamble", audio.decode(FIXTURES / "audio" / "preamble.wav").mono(), nova3_preamble()),
+           ("preamble mu-law 8 kHz", audio.decode(FIXTURES / "audio" / "preamble-websocket.wav").mono(), nova3_preamble())]
+    if (SPHINX / "librivox" / "transcription").exists():
+        parts = _transcriptions(SPHINX / "librivox", "transcription")
+        gap = np.zeros(RATE, np.float32)
+        out.append(("librivox x5", np.concatenate([y for p, _ in parts for y in (audio.decode(p).mono(), gap)]),
+                    " ".join(text for _, text in parts)))
+    for seed in range(dialogues):
+        talk = samples.dialogue(seed=seed)
+        out.append((f"dialogue seed {seed}", talk.samples, " ".join(text for _, text, _, _ in talk.turns)))
+    return out
+
+
+def pcm16(x: np.ndarray) -> bytes:
+    return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def rest(url: str, headers: dict, x: np.ndarray) -> str:
+    r = httpx.post(url + "/v1/listen", params={"encoding": "linear16", "sample_rate": RATE, "punctuate": "true"},
+                   content=pcm16(x), headers={**headers, "Content-Type": "audio/raw"}, timeout=600)
+    r.raise_for_status()
+    return r.json()["results"]["channels"][0]["alternatives"][0]["transcript"]
+
+
+async def live(url: str, headers: dict, x: np.ndarray, realtime: bool) -> str:
+    import websockets
+
+    raw, step = pcm16(np.concatenate([x, np.zeros(RATE, np.float32)])), RATE // 10 * 2
+    query = f"encoding=linear16&sample_rate={RATE}&punctuate=true"
+    finals = []
+    async with websockets.connect(url.replace("http://", "ws://") + "/v1/listen?" + query,
+                                  additional_headers=headers, max_size=None) as ws:
+        async def sender():
+            for i in range(0, len(raw), step):
+                await ws.send(raw[i:i + step])
+                if realtime:
+                    await asyncio.sleep(0.1)
+            await ws.send(json.dumps({"type": "CloseStream"}))
+
+        task = asyncio.create_task(sender())
+        async for message in ws:
+            m = json.loads(message)
+            if m.get("type") == "Results" and m["is_final"]:
+                finals.append(m["channel"]["alternatives"][0]["transcript"])
+        await task
+    return " ".join(f for f in finals if f)
+
+
+def main(argv=None) -> None:
+    import functools
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dialogues", type=int, default=4)
+    ap.add_argument("--realtime", action="store_true", help="stream at real-time pace")
+    ap.add_argument("--context", action="append", type=float, help="seconds of context (repeat); default: the engine's")
+    args = ap.parse_args(argv)
+    from dgnb.local.models import streaming
+    from dgnb.local.server import start_in_background
+
+    engine_config, contexts = streaming.SegmenterConfig, args.context or [streaming.SegmenterConfig().context]
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_in_background(data_dir=tmp)
+        headers = {"Authorization": f"Token {server.api_key}"}
+        diffs = {c: [] for c in contexts}
+        print(f"{'recording':22s} {'s':>6s} {'REST':>6s}" + "".join(f" {f'live {c:g}s':>9s}" for c in contexts))
+        for name, x, truth in recordings(args.dialogues):
+            a = wer(truth, rest(server.url, headers, x))
+            row = f"{name:22s} {len(x) / RATE:6.1f} {a:6.3f}"
+            for c in contexts:
+                streaming.SegmenterConfig = functools.partial(engine_config, context=c)
+                try:
+                    b = wer(truth, asyncio.run(live(server.url, headers, x, args.realtime)))
+                finally:
+                    streaming.SegmenterConfig = engine_config
+                diffs[c].append(b - a)
+                row += f" {b:9.3f}"
+            print(row, flush=True)
+        print()
+        for c, d in diffs.items():
+            print(f"context {c:g} s: live - REST median {statistics.median(d):+.3f}, range {min(d):+.3f} to {max(d):+.3f}")
+
+
+if __name__ == "__main__":
+    main()
