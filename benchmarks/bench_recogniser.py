@@ -13,6 +13,7 @@ Settings are run alternately (``--rounds`` times each); printed per corpus and s
 (numbers compared as digits) and decoding seconds, median and range over the rounds.
 
     python benchmarks/bench_recogniser.py [--beam 1 --beam 5] [--rounds 2]
+    python benchmarks/bench_recogniser.py --model default --model /path/to/whisper-base --beam 1
 """
 from __future__ import annotations
 
@@ -79,29 +80,33 @@ def read(recognizer, clips) -> tuple[float, float]:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--beam", action="append", type=int, help="beam size to compare (repeat); default 1 and 5")
+    ap.add_argument("--model", action="append", help="a model (dgnb serve --model; 'default': tiny.en) to compare (repeat)")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args(argv)
     from dgnb.local.models.stt import get_recognizer
 
-    recognizer, beams = get_recognizer(), args.beam or [1, 5]
+    models = [None if m == "default" else m for m in args.model or ["default"]]
+    settings = [(m, b) for m in models for b in args.beam or [1, 5]]
+    name = {s: f"{Path(s[0]).name if s[0] else 'tiny.en'} beam {s[1]}" for s in settings}
     sets = corpora()
-    results = {(c, b): [] for c in sets for b in beams}
+    results = {(c, s): [] for c in sets for s in settings}
     for _ in range(args.rounds):
         for corpus, clips in sets.items():
-            for beam in beams:  # alternating, so the machine's load falls on both alike
-                recognizer.beam_size = beam
-                results[corpus, beam].append(read(recognizer, clips))
+            for setting in settings:  # alternating, so the machine's load falls on all alike
+                recognizer = get_recognizer(setting[0])
+                recognizer.beam_size = setting[1]
+                results[corpus, setting].append(read(recognizer, clips))
     audio_s = {c: sum(len(x) for x, _ in clips) / 16000 for c, clips in sets.items()}
-    print(f"{'corpus':44s} {'audio s':>7s}" + "".join(f" | beam {b}: WER   s (median, range)" for b in beams))
+    print(f"{'corpus':44s} {'audio s':>7s}" + "".join(f" | {name[s]:>16s}: WER   s (median, range)" for s in settings))
     for corpus in sets:
         row = f"{corpus:44s} {audio_s[corpus]:7.1f}"
-        for beam in beams:
-            wers, secs = zip(*results[corpus, beam])
-            row += f" | {statistics.median(wers):13.3f} {statistics.median(secs):5.2f} ({min(secs):.2f}-{max(secs):.2f})"
+        for setting in settings:
+            wers, secs = zip(*results[corpus, setting])
+            row += f" | {statistics.median(wers):23.3f} {statistics.median(secs):5.2f} ({min(secs):.2f}-{max(secs):.2f})"
         print(row)
-    for beam in beams:
-        total = sum(statistics.median(s for _, s in results[c, beam]) for c in sets)
-        print(f"beam {beam}: real-time factor {total / sum(audio_s.values()):.3f} over {sum(audio_s.values()):.0f} s of audio")
+    for setting in settings:
+        total = sum(statistics.median(s for _, s in results[c, setting]) for c in sets)
+        print(f"{name[setting]}: real-time factor {total / sum(audio_s.values()):.3f} over {sum(audio_s.values()):.0f} s of audio")
 
 
 if __name__ == "__main__":
