@@ -159,7 +159,7 @@ def test_fast_stream_transcribes_the_preamble(fast_run):
 @recorded
 def test_live_reads_the_preamble_as_well_as_pre_recorded(server, fast_run):
     """Each phrase is read with the seconds before it as context, so live finals come close to REST
-    (bench_live_accuracy.py: +0.043 median over seven recordings; goal +0.03)."""
+    (bench_live_accuracy.py: +0.038 median over seven recordings; goal +0.03)."""
     import httpx
 
     messages, _, _ = fast_run

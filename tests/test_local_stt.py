@@ -52,3 +52,13 @@ def test_words_squeezed_into_one_instant_are_dropped():
     assert stt.without_timeless_runs(two) == two
     loop = [w("you", 9.0, 0)] * 12
     assert stt.without_timeless_runs([w("thank", 8.0), *loop]) == [w("thank", 8.0)]
+
+
+def test_an_ending_whisper_barely_believes_is_dropped():
+    from types import SimpleNamespace as W
+
+    raw = [W(word=" America.", start=1.0, end=1.4, probability=0.98), W(word=" Okay.", start=1.4, end=1.5, probability=0.01)]
+    assert [w["word"] for w in stt._to_words(raw, 0.0, 2.0)] == ["america"]
+    raw[1].start, raw[1].end = 0.2, 0.5  # an unsure word before others stays: it was heard
+    raw.reverse()
+    assert [w["word"] for w in stt._to_words(raw, 0.0, 2.0)] == ["okay", "america"]

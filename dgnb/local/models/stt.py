@@ -258,7 +258,13 @@ def _to_words(raw, offset: float, duration: float) -> list[dict]:
     for w in words:
         w["start"] = round(w["start"] + offset, 3)
         w["end"] = round(w["end"] + offset, 3)
-    return without_timeless_runs(words)
+    words = without_timeless_runs(words)
+    while words and words[-1]["confidence"] < _UNHEARD:  # an ending Whisper itself barely believes: invented
+        words.pop()
+    return words
+
+
+_UNHEARD = 0.05
 
 
 def without_timeless_runs(words: list[dict], run: int = 3) -> list[dict]:
