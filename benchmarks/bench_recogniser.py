@@ -25,12 +25,12 @@ from pathlib import Path
 
 from bench_stt_window import nova3_preamble
 from bench_voices import SENTENCES, normalise
+from diarize_set import SPHINX
 from recorded import FIXTURES
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-SPHINX = Path("/usr/share/pocketsphinx/test/data")
 
 
 def _transcriptions(folder: Path, listing: str) -> list[tuple[Path, str]]:

@@ -258,13 +258,14 @@ def _merge_alike(sim: np.ndarray, labels: np.ndarray, windows=None) -> np.ndarra
         ids, counts = np.unique(labels, return_counts=True)
         if len(ids) < 2:
             return labels
+        likeness = _likenesses(sim, labels)
         thin = [i for i in ids if windows is not None and _covered(windows, labels == i) < _MIN_COVER
-                and max(v for k, v in _likenesses(sim, labels).items() if i in k) >= _CLEARLY_ANOTHER]
+                and max(v for k, v in likeness.items() if i in k) >= _CLEARLY_ANOTHER]
         if counts.min() < _MIN_PRINTS or thin:
             small = ids[np.argmin(counts)] if counts.min() < _MIN_PRINTS else thin[0]
             target = max((i for i in ids if i != small), key=lambda i: _mean_sim(sim, labels, small, i))
         else:
-            (small, target), best = max(_likenesses(sim, labels).items(), key=lambda kv: kv[1])
+            (small, target), best = max(likeness.items(), key=lambda kv: kv[1])
             if best < _SAME_VOICE:
                 return labels
         labels[labels == small] = target

@@ -357,14 +357,15 @@ class ChannelSegmenter:
         from difflib import SequenceMatcher
 
         said = [w["word"] for w in self._said if w["end"] > since]
+        if not said:
+            return [w for w in words if w["start"] >= self._emitted_until - 0.03]
         early = [w["word"] for w in words if w["start"] < start + 0.2]
-        if said and early:
-            blocks = SequenceMatcher(None, said, early, autojunk=False).get_matching_blocks()
-            tail = [m for m in blocks if m.size and m.a + m.size >= len(said) - 2]
-            if tail:
-                return words[tail[-1].b + tail[-1].size:]
-        floor = max(self._emitted_until, start) if said else self._emitted_until - 0.03
-        return [w for w in words if w["end"] > floor + 0.05] if said else [w for w in words if w["start"] >= floor]
+        blocks = SequenceMatcher(None, said, early, autojunk=False).get_matching_blocks()
+        tail = [m for m in blocks if m.size and m.a + m.size >= len(said) - 2]
+        if tail:
+            return words[tail[-1].b + tail[-1].size:]
+        floor = max(self._emitted_until, start)
+        return [w for w in words if w["end"] > floor + 0.05]
 
     def _trim(self) -> None:
         if self._seg_start is not None:
