@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import statistics
 import sys
@@ -86,9 +88,21 @@ async def live(url: str, headers: dict, x: np.ndarray, realtime: bool) -> str:
     return " ".join(f for f in finals if f)
 
 
-def main(argv=None) -> None:
-    import functools
+@contextlib.contextmanager
+def live_context(seconds: float):
+    """Live streams opened inside read each phrase with ``seconds`` of context audio (the engine's
+    ``SegmenterConfig.context``); the engine's own setting is back afterwards."""
+    from dgnb.local.models import streaming
 
+    engine_config = streaming.SegmenterConfig
+    streaming.SegmenterConfig = functools.partial(engine_config, context=seconds)
+    try:
+        yield
+    finally:
+        streaming.SegmenterConfig = engine_config
+
+
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dialogues", type=int, default=4)
     ap.add_argument("--realtime", action="store_true", help="stream at real-time pace")
@@ -97,7 +111,7 @@ def main(argv=None) -> None:
     from dgnb.local.models import streaming
     from dgnb.local.server import start_in_background
 
-    engine_config, contexts = streaming.SegmenterConfig, args.context or [streaming.SegmenterConfig().context]
+    contexts = args.context or [streaming.SegmenterConfig().context]
     with tempfile.TemporaryDirectory() as tmp:
         server = start_in_background(data_dir=tmp)
         headers = {"Authorization": f"Token {server.api_key}"}
@@ -107,11 +121,8 @@ def main(argv=None) -> None:
             a = wer(truth, rest(server.url, headers, x))
             row = f"{name:22s} {len(x) / RATE:6.1f} {a:6.3f}"
             for c in contexts:
-                streaming.SegmenterConfig = functools.partial(engine_config, context=c)
-                try:
+                with live_context(c):
                     b = wer(truth, asyncio.run(live(server.url, headers, x, args.realtime)))
-                finally:
-                    streaming.SegmenterConfig = engine_config
                 diffs[c].append(b - a)
                 row += f" {b:9.3f}"
             print(row, flush=True)

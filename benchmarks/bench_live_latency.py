@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_live_accuracy import live_context
 from recorded import AUDIO as RECORDED_AUDIO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +73,6 @@ async def run(url: str, key: str, raw: bytes, endpointing: int | None,
 
 
 def main(argv=None) -> int:
-    import functools
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--endpointing", type=int, default=None, help="endpointing in ms (default: Deepgram's 10)")
     ap.add_argument("--interim", action="store_true", help="ask for interim results too")
@@ -84,19 +83,15 @@ def main(argv=None) -> int:
     from dgnb.local.server import start_in_background
 
     raw = wav_data(AUDIO.read_bytes())
-    engine_config = streaming.SegmenterConfig
-    settings = args.context or [engine_config().context]
+    settings = args.context or [streaming.SegmenterConfig().context]
     latencies: dict[float, list[float]] = {c: [] for c in settings}
     with tempfile.TemporaryDirectory() as tmp:
         server = start_in_background(data_dir=tmp)
         try:
             for _ in range(args.rounds):
                 for c in settings:  # alternating
-                    streaming.SegmenterConfig = functools.partial(engine_config, context=c)
-                    try:
+                    with live_context(c):
                         rows = asyncio.run(run(server.url, server.api_key, raw, args.endpointing, args.interim))
-                    finally:
-                        streaming.SegmenterConfig = engine_config
                     # The end of the stream is flushed by CloseStream, not by endpointing: leave it out.
                     stream_end = len(raw) / 8000
                     latencies[c] += [arrived - end for end, arrived, _ in rows if end < stream_end - 0.5]

