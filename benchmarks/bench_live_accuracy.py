@@ -7,9 +7,9 @@ Recordings: the preamble, wide band and mu-law 8 kHz (truth: Deepgram nova-3's t
 five librivox sentences joined with 1 s pauses (truth: their transcription), and sample support
 dialogues (truth: their script). Printed per recording: WER of REST and of live for each amount of
 ``--context`` (seconds of audio before a phrase read with it, its words dropped), then per setting the
-median and range of live minus REST.
+median and range of live minus REST. ``--min-silence``: the pause (seconds) that ends a final.
 
-    python benchmarks/bench_live_accuracy.py [--dialogues 4] [--realtime] [--context 0 --context 3]
+    python benchmarks/bench_live_accuracy.py [--dialogues 4] [--realtime] [--context 0 --context 3] [--min-silence 0.2 --min-silence 0.3]
 """
 from __future__ import annotations
 
@@ -89,46 +89,65 @@ async def live(url: str, headers: dict, x: np.ndarray, realtime: bool) -> str:
 
 
 @contextlib.contextmanager
-def live_context(seconds: float):
-    """Live streams opened inside read each phrase with ``seconds`` of context audio (the engine's
-    ``SegmenterConfig.context``); the engine's own setting is back afterwards."""
+def live_settings(**fields):
+    """Live streams opened inside segment with these ``SegmenterConfig`` fields (e.g. ``context=3``:
+    seconds of audio re-read before a phrase; ``min_silence=0.3``: the pause that ends a final);
+    the engine's own settings are back afterwards."""
     from dgnb.local.models import streaming
 
     engine_config = streaming.SegmenterConfig
-    streaming.SegmenterConfig = functools.partial(engine_config, context=seconds)
+    streaming.SegmenterConfig = functools.partial(engine_config, **fields)
     try:
         yield
     finally:
         streaming.SegmenterConfig = engine_config
 
 
+def settings_to_compare(args) -> list[dict]:
+    """Every combination of the ``--context`` and ``--min-silence`` values asked (the engine's own if none)."""
+    from dgnb.local.models import streaming
+
+    own = streaming.SegmenterConfig()
+    return [{"context": c, "min_silence": m} for c in args.context or [own.context]
+            for m in args.min_silence or [own.min_silence]]
+
+
+def label(setting: dict) -> str:
+    return f"context {setting['context']:g} s, pause {setting['min_silence']:g} s"
+
+
+def add_setting_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--context", action="append", type=float, help="seconds of context audio re-read before a phrase (repeat)")
+    ap.add_argument("--min-silence", action="append", type=float, help="seconds of pause that end a final (repeat)")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dialogues", type=int, default=4)
     ap.add_argument("--realtime", action="store_true", help="stream at real-time pace")
-    ap.add_argument("--context", action="append", type=float, help="seconds of context (repeat); default: the engine's")
+    add_setting_options(ap)
     args = ap.parse_args(argv)
-    from dgnb.local.models import streaming
     from dgnb.local.server import start_in_background
 
-    contexts = args.context or [streaming.SegmenterConfig().context]
+    settings = settings_to_compare(args)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_in_background(data_dir=tmp)
         headers = {"Authorization": f"Token {server.api_key}"}
-        diffs = {c: [] for c in contexts}
-        print(f"{'recording':22s} {'s':>6s} {'REST':>6s}" + "".join(f" {f'live {c:g}s':>9s}" for c in contexts))
+        diffs: list[list[float]] = [[] for _ in settings]
+        print(f"{'recording':22s} {'s':>6s} {'REST':>6s}" + "".join(f" {f'live {i + 1}':>7s}" for i in range(len(settings))))
         for name, x, truth in recordings(args.dialogues):
             a = wer(truth, rest(server.url, headers, x))
             row = f"{name:22s} {len(x) / RATE:6.1f} {a:6.3f}"
-            for c in contexts:
-                with live_context(c):
+            for i, setting in enumerate(settings):
+                with live_settings(**setting):
                     b = wer(truth, asyncio.run(live(server.url, headers, x, args.realtime)))
-                diffs[c].append(b - a)
-                row += f" {b:9.3f}"
+                diffs[i].append(b - a)
+                row += f" {b:7.3f}"
             print(row, flush=True)
         print()
-        for c, d in diffs.items():
-            print(f"context {c:g} s: live - REST median {statistics.median(d):+.3f}, range {min(d):+.3f} to {max(d):+.3f}")
+        for i, (setting, d) in enumerate(zip(settings, diffs)):
+            print(f"live {i + 1} ({label(setting)}): live - REST median {statistics.median(d):+.3f}, "
+                  f"range {min(d):+.3f} to {max(d):+.3f}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ embedded local engine and prints, for each final with words, the time from the e
 last word (in stream time, mapped to wall time by the pace of sending) to the arrival of the
 final. Goal: median and max <= 0.5 s.
 
-    python benchmarks/bench_live_latency.py [--endpointing MS] [--interim] [--context 0 --context 4]
+    python benchmarks/bench_live_latency.py [--endpointing MS] [--interim] [--context 0 --context 4] [--min-silence 0.2 --min-silence 0.3]
 
-With ``--context`` given more than once, the settings take turns (``--rounds`` each) on one engine
+With ``--context`` or ``--min-silence`` given more than once, the settings take turns (``--rounds`` each) on one engine
 and the median and range of each are printed side by side.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_live_accuracy import live_context
+from bench_live_accuracy import add_setting_options, label, live_settings, settings_to_compare
 from recorded import AUDIO as RECORDED_AUDIO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,34 +76,33 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--endpointing", type=int, default=None, help="endpointing in ms (default: Deepgram's 10)")
     ap.add_argument("--interim", action="store_true", help="ask for interim results too")
-    ap.add_argument("--context", action="append", type=float, help="seconds of context before a phrase (repeat)")
+    add_setting_options(ap)
     ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args(argv)
-    from dgnb.local.models import streaming
     from dgnb.local.server import start_in_background
 
     raw = wav_data(AUDIO.read_bytes())
-    settings = args.context or [streaming.SegmenterConfig().context]
-    latencies: dict[float, list[float]] = {c: [] for c in settings}
+    settings = settings_to_compare(args)
+    latencies: list[list[float]] = [[] for _ in settings]
     with tempfile.TemporaryDirectory() as tmp:
         server = start_in_background(data_dir=tmp)
         try:
             for _ in range(args.rounds):
-                for c in settings:  # alternating
-                    with live_context(c):
+                for i, setting in enumerate(settings):  # alternating
+                    with live_settings(**setting):
                         rows = asyncio.run(run(server.url, server.api_key, raw, args.endpointing, args.interim))
                     # The end of the stream is flushed by CloseStream, not by endpointing: leave it out.
                     stream_end = len(raw) / 8000
-                    latencies[c] += [arrived - end for end, arrived, _ in rows if end < stream_end - 0.5]
+                    latencies[i] += [arrived - end for end, arrived, _ in rows if end < stream_end - 0.5]
                     if len(settings) == 1 and args.rounds == 1:
                         for end, arrived, text in rows:
                             print(f"last word ends {end:6.2f} s  final arrives {arrived:6.2f} s  "
                                   f"latency {arrived - end:5.2f} s  {text}")
         finally:
             server.stop()
-    for c, lat in latencies.items():
+    for setting, lat in zip(settings, latencies):
         if lat:
-            print(f"context {c:g} s: finals {len(lat)}  median latency {statistics.median(lat) * 1000:.0f} ms  "
+            print(f"{label(setting)}: finals {len(lat)}  median latency {statistics.median(lat) * 1000:.0f} ms  "
                   f"range {min(lat) * 1000:.0f}-{max(lat) * 1000:.0f} ms  (goal <= 500 ms)")
     return 0
 

@@ -159,14 +159,14 @@ def test_fast_stream_transcribes_the_preamble(fast_run):
 @recorded
 def test_live_reads_the_preamble_as_well_as_pre_recorded(server, fast_run):
     """Each phrase is read with the seconds before it as context, so live finals come close to REST
-    (bench_live_accuracy.py: +0.038 median over seven recordings; goal +0.03)."""
+    (bench_live_accuracy.py: live - REST median +0.000, at most +0.028 over seven recordings)."""
     import httpx
 
     messages, _, _ = fast_run
     rest = httpx.post(server.url + "/v1/listen", params={"encoding": "mulaw", "sample_rate": 8000, "punctuate": "true"},
                       content=MULAW, headers={**server.headers, "Content-Type": "audio/raw"}, timeout=120).json()
     rest_wer = wer(rest["results"]["channels"][0]["alternatives"][0]["transcript"])
-    assert wer(final_text(messages)) <= rest_wer + 0.06, (final_text(messages), rest_wer)
+    assert wer(final_text(messages)) <= rest_wer + 0.03, (final_text(messages), rest_wer)
 
 
 @recorded
@@ -371,15 +371,17 @@ def _segment(x: np.ndarray) -> tuple[list, list]:
 @recorded
 def test_finals_reuse_the_words_read_early_in_the_pause():
     """At an endpoint the words were already read when the pause began: nothing is read twice."""
+    from dgnb.local.models import streaming
     from dgnb.local.wire import audio
 
     x = audio.decode(AUDIO / "preamble.wav").mono()
     finals, calls = _segment(x)
     endpointed = [f for f in finals if f.speech_final and f.end < x.size / 16000 - 0.5]
-    assert len(endpointed) >= 5
+    assert len(endpointed) >= 3
+    pause = streaming.SegmenterConfig().min_silence
     for f in endpointed:
         read = [end for _, end in calls if end <= f.end]
-        assert f.end - 0.2 < read[-1] <= f.end - 0.1  # read 90 ms into the pause, final at 200 ms
+        assert f.end - pause < read[-1] <= f.end - pause + 0.12  # read 90 ms into the pause, final when it ends
         assert f.end not in {end for _, end in calls}
 
 

@@ -8,6 +8,17 @@ from conftest import recorded
 from dgnb.local.models import stt
 
 
+def assert_examples_hold(function) -> None:
+    """The examples of ``function``'s docstring give what they say."""
+    import doctest
+
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(function, globs={function.__name__: function, "np": __import__("numpy")}):
+        runner.run(test)
+    results = runner.summarize(verbose=False)
+    assert results.attempted > 0 and results.failed == 0, results
+
+
 def test_encoder_window_keeps_three_seconds_of_padding():
     rate = 16000
     assert stt.encoder_window(rate * 1) == 1000
@@ -44,9 +55,7 @@ def test_offsets_place_words_inside_the_clip(clips):
 
 
 def test_words_squeezed_into_one_instant_are_dropped():
-    import doctest
-
-    assert doctest.run_docstring_examples(stt.without_timeless_runs, {"without_timeless_runs": stt.without_timeless_runs}) is None
+    assert_examples_hold(stt.without_timeless_runs)
     w = lambda text, t, d=0.3: {"word": text, "start": t, "end": t + d}  # noqa: E731
     two = [w("okay", 1.0), w("okay", 1.0, 0)]  # two words may share an instant (a short word, then its echo)
     assert stt.without_timeless_runs(two) == two
@@ -62,3 +71,13 @@ def test_an_ending_whisper_barely_believes_is_dropped():
     raw[1].start, raw[1].end = 0.2, 0.5  # an unsure word before others stays: it was heard
     raw.reverse()
     assert [w["word"] for w in stt._to_words(raw, 0.0, 2.0)] == ["okay", "america"]
+
+
+def test_a_word_ends_with_one_punctuation_mark():
+    """Whisper's runs of dots after a fading phrase ("welcome.............") read as Deepgram writes them."""
+    from types import SimpleNamespace as W
+
+    assert_examples_hold(stt.one_mark)
+    raw = [W(word=" very", start=0.0, end=0.3, probability=0.9), W(word=" welcome...", start=0.3, end=0.8, probability=0.9)]
+    raw += [W(word="...", start=0.8, end=0.8, probability=0.5) for _ in range(10)]
+    assert [w["punctuated_word"] for w in stt._to_words(raw, 0.0, 2.0)] == ["very", "welcome."]

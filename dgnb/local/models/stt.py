@@ -31,6 +31,7 @@ from . import packaged_models
 DEFAULT_MODEL_NAME = "whisper-tiny.en"
 _UUID_NAMESPACE = uuid.UUID("6f1d2c3e-8a57-4d0b-9a35-5b1f0c9e7d21")
 _EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$", re.UNICODE)
+_MARK_RUN = re.compile(r"([.,!?;:])[.,!?;:\u2026]+$")
 _verified: set[str] = set()
 _cache: dict[str, "Recognizer"] = {}
 _cache_lock = threading.Lock()
@@ -61,6 +62,16 @@ def encoder_window(n_samples: int, rate: int = 16000) -> int:
     """
     frames = n_samples * FRAMES_PER_SECOND // rate + MIN_PADDING
     return next((w for w in WINDOWS if frames <= w), WINDOWS[-1])
+
+
+def one_mark(text: str) -> str:
+    """A word ends with one punctuation mark at most, as Deepgram's ``punctuated_word`` does (Whisper
+    writes "..." and, on a fading phrase, runs of dots).
+
+    >>> one_mark("welcome......"), one_mark("Okay?!"), one_mark("U.S."), one_mark("...so")
+    ('welcome.', 'Okay?', 'U.S.', '...so')
+    """
+    return _MARK_RUN.sub(r"\1", text)
 
 
 def plain_word(text: str) -> str:
@@ -224,7 +235,7 @@ def _to_words(raw, offset: float, duration: float) -> list[dict]:
         end = max(start, min(float(w.end), duration))
         if not plain:  # a bare punctuation token: glue it to the previous word
             if words:
-                words[-1]["punctuated_word"] += text
+                words[-1]["punctuated_word"] = one_mark(words[-1]["punctuated_word"] + text)
             continue
         if words and start < words[-1]["start"]:
             start = words[-1]["start"]
@@ -234,7 +245,7 @@ def _to_words(raw, offset: float, duration: float) -> list[dict]:
             "start": start,
             "end": end,
             "confidence": round(float(w.probability), 4),
-            "punctuated_word": text,
+            "punctuated_word": one_mark(text),
         })
     for w in words:
         w["start"] = round(w["start"] + offset, 3)
