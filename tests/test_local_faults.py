@@ -195,3 +195,38 @@ def test_deepgram_models_are_served_locally_with_a_warning_or_not(local_server, 
     r = httpx.post(f"{local_server.url}/v1/listen", params={"model": model}, content=wav(), headers=local_server.headers,
                    timeout=60)
     assert r.status_code == 200, r.text
+
+
+def test_two_owners_demoting_or_removing_each_other_at_once_leave_one(tmp_path):
+    """The owner count is checked in the transaction that changes it: two engines on one data dir,
+    each owner demoting (or removing) the other at the same moment, always leave exactly one owner."""
+    import threading
+
+    from dgnb.local.ledger import Ledger
+
+    ledgers = [Ledger(tmp_path), Ledger(tmp_path)]  # two engines sharing the data dir
+    pid = ledgers[0].default_project_id
+    for round_ in range(20):
+        first = next(m["member_id"] for m in ledgers[0].members(pid) if "owner" in m["scopes"])
+        second = ledgers[0].add_member(pid, f"owner{round_}@example.com", "owner")
+        start = threading.Barrier(2)
+        refused: list[str] = []
+
+        def change(ledger, member_id):
+            start.wait()
+            try:
+                if round_ % 2:
+                    ledger.remove_member(pid, member_id)
+                else:
+                    ledger.set_member_scope(pid, member_id, "member")
+            except Exception as exc:  # the loser's refusal
+                refused.append(getattr(exc, "message", str(exc)))
+
+        threads = [threading.Thread(target=change, args=(ledgers[0], first)),
+                   threading.Thread(target=change, args=(ledgers[1], second))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        owners = [m for m in ledgers[1].members(pid) if "owner" in m["scopes"]]
+        assert len(owners) == 1 and len(refused) == 1 and "only owner" in refused[0], (round_, owners, refused)

@@ -129,8 +129,8 @@ class Keys:
 
     def delete_key(self, project_id: str, key_id: str) -> None:
         """Delete a key; the project's last unexpired owner key stays (checked in the same transaction),
-        so nobody can lock the project's owners out."""
-        with self._lock:
+        so nobody can lock the project's owners out, even with two engines on one data dir."""
+        with self._tx():
             row = self._db.execute("SELECT scopes FROM keys WHERE project_id = ? AND key_id = ?",
                                    (project_id, key_id)).fetchone()
             if row is None:

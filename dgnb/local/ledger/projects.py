@@ -95,25 +95,31 @@ class Projects:
         return json.loads(row["scopes"])
 
     def set_member_scope(self, project_id: str, member_id: str, scope: str) -> None:
+        """Give a member one role; the project keeps at least one owner (checked in the same transaction,
+        so two owners demoting each other at once, from two engines on one data dir, leave one)."""
         if scope not in ROLE_PERMISSIONS:
             raise EngineError(400, BAD_REQUEST, f"scope must be one of owner, admin, member; got {scope!r}")
-        current = self.member_scopes(project_id, member_id)
-        if "owner" in current and scope != "owner" and self._owner_count(project_id) == 1:
-            raise EngineError(400, BAD_REQUEST, "the project's only owner cannot lose the owner role")
-        with self._lock:
+        with self._tx():
+            if scope != "owner":
+                self._keep_an_owner(project_id, member_id, "the project's only owner cannot lose the owner role")
             self._db.execute("UPDATE project_members SET scopes = ? WHERE project_id = ? AND member_id = ?",
                              (json.dumps([scope]), project_id, member_id))
 
     def remove_member(self, project_id: str, member_id: str) -> None:
-        current = self.member_scopes(project_id, member_id)
-        if "owner" in current and self._owner_count(project_id) == 1:
-            raise EngineError(400, BAD_REQUEST, "the project's only owner cannot be removed; delete the project instead")
-        with self._lock, self._tx():
+        """Remove a member and their keys; the project's last owner stays (checked in the same transaction)."""
+        with self._tx():
+            self._keep_an_owner(project_id, member_id,
+                                "the project's only owner cannot be removed; delete the project instead")
             self._db.execute("DELETE FROM tokens WHERE key_id IN (SELECT key_id FROM keys WHERE project_id = ?"
                              " AND member_id = ?)", (project_id, member_id))
             self._db.execute("DELETE FROM keys WHERE project_id = ? AND member_id = ?", (project_id, member_id))
             self._db.execute("DELETE FROM project_members WHERE project_id = ? AND member_id = ?",
                              (project_id, member_id))
+
+    def _keep_an_owner(self, project_id: str, member_id: str, refusal: str) -> None:
+        """Inside a transaction: raise (400, ``refusal``) if ``member_id`` is the project's only owner."""
+        if "owner" in self.member_scopes(project_id, member_id) and self._owner_count(project_id) == 1:
+            raise EngineError(400, BAD_REQUEST, refusal)
 
     def _owner_count(self, project_id: str) -> int:
         return sum("owner" in json.loads(r["scopes"]) for r in
