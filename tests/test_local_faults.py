@@ -11,6 +11,7 @@ import pytest
 
 import dgnb
 
+from conftest import recorded
 from nonspeech import sweep
 
 TONE = (sweep(1.0) * 32767).astype("<i2").tobytes()  # one second of real audio at 16 kHz
@@ -230,3 +231,48 @@ def test_two_owners_demoting_or_removing_each_other_at_once_leave_one(tmp_path):
             t.join()
         owners = [m for m in ledgers[1].members(pid) if "owner" in m["scopes"]]
         assert len(owners) == 1 and len(refused) == 1 and "only owner" in refused[0], (round_, owners, refused)
+
+
+# ---------------------------------------------------------------- work for nobody ----
+@recorded
+def test_a_client_that_leaves_stops_the_work_and_is_billed_what_was_read(tmp_path):
+    """A client that gives up on a long file (a read timeout) stops its transcription at the next
+    stretch of audio: it is logged 499 with the seconds read (billed for those only), and the engine
+    serves the next request."""
+    import threading
+    import wave
+
+    from conftest import AUDIO
+    from dgnb.local.ledger.prices import price_of
+    from dgnb.local.server import start_in_background
+
+    with wave.open(str(AUDIO / "preamble.wav")) as w:
+        rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+    long = pcm * 12  # about 230 s of speech: tens of seconds of work on two cores
+    seconds = len(long) / 2 / rate
+    server = start_in_background(data_dir=tmp_path)
+    ledger = server.app.state.engine.ledger
+    logged, record = threading.Event(), ledger.record_request
+
+    def record_and_tell(**request):
+        usd = record(**request)
+        if request["status"] == 499:
+            logged.set()
+        return usd
+
+    ledger.record_request = record_and_tell
+    headers = {"Authorization": f"Token {server.api_key}", "Content-Type": "audio/raw"}
+    params = {"encoding": "linear16", "sample_rate": rate}
+    try:
+        with pytest.raises(httpx.ReadTimeout):  # the client leaves a second after sending
+            httpx.post(f"{server.url}/v1/listen", params=params, content=long, headers=headers,
+                       timeout=httpx.Timeout(30, read=1.0))
+        assert logged.wait(120)
+        [gone] = ledger.query_requests(ledger.default_project_id, status="failed")
+        assert gone["status"] == 499 and gone["err_code"] == "CLIENT_CLOSED_REQUEST"
+        assert 0 <= gone["duration"] < seconds / 2, gone  # stopped early
+        assert gone["usd"] > 0 and gone["usd"] == pytest.approx(price_of("listen", "sync", duration=gone["duration"], channels=1, characters=0))
+        r = httpx.post(f"{server.url}/v1/listen", params=params, content=pcm, headers=headers, timeout=120)
+        assert r.status_code == 200 and r.json()["metadata"]["duration"] == pytest.approx(len(pcm) / 2 / rate, abs=0.01)
+    finally:
+        server.stop()

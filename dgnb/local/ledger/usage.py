@@ -9,6 +9,9 @@ from .records import DEPLOYMENT, _not_found, _row, iso, now_iso
 from .roles import Principal
 
 
+CLIENT_GONE = 499  # the status proxies log for "client closed request"
+
+
 class Usage:
     """Recorded requests of the ledger."""
 
@@ -19,12 +22,13 @@ class Usage:
                        response: dict | None = None, created: str | None = None, characters: int = 0) -> float:
         """Store one API request and charge a successful one to the project balance (one transaction).
 
-        Returns the USD charged (:func:`price_of`; 0 for failed requests).
+        Returns the USD charged (:func:`price_of`; 0 for failed requests). A request whose client went
+        away mid-way (:data:`CLIENT_GONE`) is charged for the ``duration`` it was read, as work done.
         """
         project_id = principal.project_id if principal else self.default_project_id
         key_id = principal.key_id if principal else None
         usd = 0.0
-        if 200 <= int(status) < 300:
+        if 200 <= int(status) < 300 or int(status) == CLIENT_GONE:
             usd = price_of(endpoint_of(path), method_of(method, callback), duration=duration, channels=channels,
                            characters=characters)
         with self._lock, self._tx():

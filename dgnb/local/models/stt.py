@@ -96,6 +96,14 @@ def _describe(model: str | None) -> tuple[str, dict, str | None]:
     return model, {"name": f"whisper-{model}", "version": "faster-whisper", "arch": "whisper"}, None
 
 
+class Stopped(Exception):
+    """The work was stopped (its client has gone); ``seconds``: how far into the audio it had read."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"stopped after {seconds:.1f} s of audio")
+        self.seconds = seconds
+
+
 class Recognizer:
     """One loaded Whisper model; ``transcribe`` is thread-safe (calls are serialized).
 
@@ -128,26 +136,28 @@ class Recognizer:
         return self.model_info["name"]
 
     def transcribe(self, samples_16k_mono: np.ndarray, *, offset: float = 0.0, hotwords: str | None = None,
-                   quick: bool = False) -> list[dict]:
+                   quick: bool = False, stop: threading.Event | None = None) -> list[dict]:
         """Words (Deepgram's word dicts) of 16 kHz mono float32 audio, times shifted by ``offset``.
 
         ``quick``: encode a short clip in a shorter window (see the module's docstring).
         ``hotwords`` (keyterms) bias, never insert: see :func:`with_prompted_terms`.
+        ``stop``: once set, the work ends at the next stretch of audio with :class:`Stopped`.
         """
         x = np.asarray(samples_16k_mono, dtype=np.float32).reshape(-1)
         if x.size < 1600:  # under 0.1 s: nothing to recognize
             return []
-        clips = speech_clips(x)
+        clips = speech_clips(x, stop=stop)
         if not clips:
             return []
         # a live phrase (quick) was cut at its pauses already: it is decoded whole once it holds speech
         clips = "0" if quick else clips
-        words = self._decode(x, clips, quick, None, offset)
+        words = self._decode(x, clips, quick, None, offset, stop)
         if hotwords and words:
-            words = with_prompted_terms(words, self._decode(x, clips, quick, hotwords, offset), hotwords)
+            words = with_prompted_terms(words, self._decode(x, clips, quick, hotwords, offset, stop), hotwords)
         return words
 
-    def _decode(self, x: np.ndarray, clips, quick: bool, hotwords: str | None, offset: float) -> list[dict]:
+    def _decode(self, x: np.ndarray, clips, quick: bool, hotwords: str | None, offset: float,
+                stop: threading.Event | None = None) -> list[dict]:
         with self._lock:
             self._model.window = encoder_window(x.size) if quick else WINDOWS[-1]
             segments, _info = self._model.transcribe(
@@ -155,7 +165,11 @@ class Recognizer:
                 condition_on_previous_text=False, clip_timestamps=clips,
                 **({"temperature": 0.0, "max_new_tokens": int(10 + 8 * x.size / 16000)} if quick else {}),
             )
-            raw = [w for seg in segments for w in (seg.words or [])]
+            raw = []
+            for seg in segments:  # decoded lazily, a window at a time
+                raw += seg.words or []
+                if stop is not None and stop.is_set():
+                    raise Stopped(offset + seg.end)
         return _to_words(raw, offset, len(x) / 16000.0)
 
 
@@ -187,7 +201,7 @@ def with_prompted_terms(plain: list[dict], prompted: list[dict], terms: str) -> 
 VAD_BLOCK = 16000 * 300  # samples the voice-activity model reads at a time: memory stays flat on hour-long files
 
 
-def speech_clips(x: np.ndarray, rate: int = 16000) -> list[float]:
+def speech_clips(x: np.ndarray, rate: int = 16000, stop: threading.Event | None = None) -> list[float]:
     """Where ``x`` has speech, as flat ``[start, end, start, end, ...]`` seconds (faster-whisper's
     ``clip_timestamps``): the Silero voice-activity model shipped with faster-whisper, its regions
     padded by 0.4 s and joined across pauses under 2 s. Each clip is decoded on its own, so the
@@ -202,6 +216,8 @@ def speech_clips(x: np.ndarray, rate: int = 16000) -> list[float]:
     options, join = VadOptions(min_silence_duration_ms=2000, speech_pad_ms=400), 2 * rate
     regions: list[list[int]] = []
     for offset in range(0, x.size, VAD_BLOCK):
+        if stop is not None and stop.is_set():
+            raise Stopped(offset / rate)
         for chunk in get_speech_timestamps(x[offset:offset + VAD_BLOCK], options, sampling_rate=rate):
             start, end = chunk["start"] + offset, chunk["end"] + offset
             if regions and start - regions[-1][1] < join:  # one region across the blocks' seam

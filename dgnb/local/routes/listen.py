@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import uuid
 
 import anyio
@@ -27,6 +28,8 @@ from ..wire import audio as audio_mod
 from ..wire.bodies import json_object, read_body
 from ..wire.errors import PAYLOAD_TOO_LARGE, REMOTE_CONTENT_ERROR, UNSUPPORTED_MEDIA_TYPE, EngineError, error_body, error_response
 from ..ledger import now_iso
+from ..ledger.usage import CLIENT_GONE
+from ..models.stt import Stopped
 from ..text import formatting, words as text_words
 from ..wire.options import ListenOptions, parse_listen_options, validate_http_url
 
@@ -137,7 +140,14 @@ async def listen_rest(request: Request) -> Response:
             task = BackgroundTask(_run_callback, engine, principal, request_id, opts, path, None)
             path = None  # the background task owns (and removes) the file now
             return JSONResponse({"request_id": request_id}, background=task, headers={"dg-request-id": request_id})
-        result = await run_in_threadpool(transcribe_request, engine, path, opts, request_id)
+        stop = threading.Event()
+        try:
+            result = await _unless_client_leaves(
+                request, stop, run_in_threadpool(transcribe_request, engine, path, opts, request_id, stop))
+        except Stopped as gone:  # nobody is left to answer: bill what was read, say why in the usage log
+            _record(engine, principal, request_id, opts, CLIENT_GONE, err_code="CLIENT_CLOSED_REQUEST",
+                    duration=gone.seconds)
+            return Response(status_code=CLIENT_GONE)
         _record(engine, principal, request_id, opts, 200, result=result)
         return JSONResponse(result, headers={"dg-request-id": request_id})
     except EngineError as exc:
@@ -146,6 +156,26 @@ async def listen_rest(request: Request) -> Response:
     finally:
         if path:
             _unlink(path)
+
+
+async def _unless_client_leaves(request: Request, stop: threading.Event, work):
+    """Await ``work`` (which watches ``stop``); if the client disconnects first, set ``stop`` so the work
+    ends at its next stretch of audio (raising :class:`Stopped`) instead of running on for nobody."""
+    work = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():
+            stop.set()
+        return await work
+    finally:
+        gone.cancel()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has gone (the body was read already, so the next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _run_callback(engine, principal, request_id: str, opts: ListenOptions, path, url) -> None:
@@ -185,12 +215,13 @@ async def _run_callback(engine, principal, request_id: str, opts: ListenOptions,
     log.warning("could not deliver the callback for request %s", request_id)
 
 
-def _record(engine, principal, request_id, opts, status, *, result=None, err_code=None, callback=None) -> None:
+def _record(engine, principal, request_id, opts, status, *, result=None, err_code=None, callback=None,
+            duration: float | None = None) -> None:
     try:
         meta = (result or {}).get("metadata", {})
         engine.ledger.record_request(
             request_id=request_id, principal=principal, path="/v1/listen", status=status,
-            duration=meta.get("duration", 0.0), channels=meta.get("channels", 0),
+            duration=meta.get("duration", 0.0) if duration is None else duration, channels=meta.get("channels", 0),
             model=engine.recognizer.name, model_uuid=engine.recognizer.model_uuid,
             features=opts.features if opts else [], tags=opts.tag if opts else [],
             callback=callback, sha256=meta.get("sha256"), err_code=err_code,
@@ -201,15 +232,17 @@ def _record(engine, principal, request_id, opts, status, *, result=None, err_cod
 
 # --------------------------------------------------------------------------- transcription
 
-def transcribe_request(engine, path, opts: ListenOptions, request_id: str) -> dict:
-    """Decode, recognize and shape one request (runs in a worker thread)."""
+def transcribe_request(engine, path, opts: ListenOptions, request_id: str, stop: threading.Event | None = None) -> dict:
+    """Decode, recognize and shape one request (runs in a worker thread). Once ``stop`` is set, it ends
+    with :class:`Stopped` at the next stretch of audio."""
     audio = audio_mod.decode(path, encoding=opts.encoding, sample_rate=opts.sample_rate, channels=opts.channels)
     if opts.multichannel:
         channel_samples = [audio.samples[i] for i in range(audio.channels)]
     else:
         channel_samples = [audio.mono()]
-    hotwords = opts.hotwords
-    words = [engine.recognizer.transcribe(x, hotwords=hotwords) for x in channel_samples]
+    words = [engine.recognizer.transcribe(x, hotwords=opts.hotwords, stop=stop) for x in channel_samples]
+    if stop is not None and stop.is_set():  # read to the end, but nobody waits for diarization and the rest
+        raise Stopped(audio.duration)
     return build_response(engine.recognizer, audio, channel_samples, words, opts, request_id)
 
 
