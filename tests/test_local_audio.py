@@ -221,3 +221,20 @@ def test_mulaw_8k_transcribes_like_the_wav(recognizer):
 
 def test_silence_gives_no_words(recognizer):
     assert recognizer.transcribe(np.zeros(800, dtype=np.float32)) == []
+
+
+def test_decoded_frames_go_into_one_growing_buffer():
+    """An hour decodes into one buffer sized from the declared duration (no frame list, no concatenation)."""
+    import doctest
+
+    from dgnb.local.wire.audio import _Samples
+
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(_Samples, globs={"_Samples": _Samples, "np": np}):
+        runner.run(test)
+    assert runner.summarize(verbose=False) == (0, 3)
+    grow = _Samples(expected=16000)  # declared 1 s, holds 2.5 s: grows, keeps every sample in order
+    ramp = np.arange(40000, dtype=np.float32).reshape(1, -1)
+    for i in range(0, 40000, 1000):
+        grow.add(ramp[:, i:i + 1000])
+    assert np.array_equal(grow.array(), ramp)

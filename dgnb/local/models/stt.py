@@ -198,15 +198,16 @@ def with_prompted_terms(plain: list[dict], prompted: list[dict], terms: str) -> 
     return out
 
 
-VAD_BLOCK = 16000 * 300  # samples the voice-activity model reads at a time: memory stays flat on hour-long files
+VAD_BLOCK = 16000 * 60  # samples the voice-activity model reads at a time: memory stays flat on hour-long files
 
 
 def speech_clips(x: np.ndarray, rate: int = 16000, stop: threading.Event | None = None) -> list[float]:
     """Where ``x`` has speech, as flat ``[start, end, start, end, ...]`` seconds (faster-whisper's
     ``clip_timestamps``): the Silero voice-activity model shipped with faster-whisper, its regions
     padded by 0.4 s and joined across pauses under 2 s. Each clip is decoded on its own, so the
-    recogniser never bridges a long pause with invented words. The audio is read five minutes at a
-    time, so an hour costs no more memory than five minutes.
+    recogniser never bridges a long pause with invented words. The audio is read a minute at a
+    time (the model batches all windows it is given, so a longer read costs more memory), and an hour
+    costs no more than a minute.
 
     >>> speech_clips(np.zeros(16000 * 5, dtype=np.float32))
     []

@@ -309,10 +309,61 @@ def _decode_container(source, enc: str | None) -> Audio:
         if enc in ("opus", "ogg-opus") and stream.codec_context.name not in ("opus", "libopus"):
             raise bad(f"encoding={enc} does not match the audio, whose codec is {stream.codec_context.name}")
         rows, n_in, in_rate, nch = _decode_stream(container, stream)
-    if n_in == 0 or not rows:
+    if n_in == 0 or rows.size == 0:
         raise bad("no audio samples could be decoded: the file is empty, truncated or corrupt")
-    samples = np.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]
-    return Audio(np.ascontiguousarray(samples, dtype=np.float32), TARGET_RATE, round(n_in / in_rate, 6), nch, _sha256(source))
+    return Audio(rows.array(), TARGET_RATE, round(n_in / in_rate, 6), nch, _sha256(source))
+
+
+class _Samples:
+    """Decoded float32 rows (channels x samples) written into one buffer as they come, so an hour costs
+    its own size once, not the frames plus their concatenation. The buffer is sized from the duration
+    the container declares (pages never written cost nothing) and grows by half if that was short.
+
+    >>> s = _Samples(expected=4)
+    >>> for n in (3, 3): s.add(np.ones((2, n), np.float32))
+    >>> s.array().shape, s.size
+    ((2, 6), 6)
+    """
+
+    def __init__(self, expected: int):
+        self._buf: np.ndarray | None = None
+        self._expected = max(int(expected), TARGET_RATE)
+        self.size = 0
+
+    def add(self, a: np.ndarray) -> None:
+        if self._buf is None:
+            self._buf = np.empty((a.shape[0], self._expected), np.float32)
+        if a.shape[0] != self._buf.shape[0]:
+            return  # a mid-stream layout change: keep the first layout
+        end = self.size + a.shape[1]
+        if end > self._buf.shape[1]:
+            grown = np.empty((self._buf.shape[0], max(end, self._buf.shape[1] * 3 // 2)), np.float32)
+            grown[:, :self.size] = self._buf[:, :self.size]
+            self._buf = grown
+        self._buf[:, self.size:end] = a
+        self.size = end
+
+    @property
+    def channels(self) -> int:
+        return 0 if self._buf is None else self._buf.shape[0]
+
+    def array(self) -> np.ndarray:
+        return self._buf[:, :self.size]
+
+
+_MAX_PREALLOCATED = 4 * 3600 * TARGET_RATE  # samples: what a declared duration may reserve (untouched pages are free)
+
+
+def _declared_samples(container, stream) -> int:
+    """Samples at 16 kHz the container says it holds (1 s more), or 60 s when it does not say."""
+    seconds = None
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration:
+        seconds = container.duration / 1_000_000
+    if not seconds or seconds <= 0:
+        return 60 * TARGET_RATE
+    return min(int((seconds + 1) * TARGET_RATE), _MAX_PREALLOCATED)
 
 
 def _decode_stream(container, stream):
@@ -320,7 +371,7 @@ def _decode_stream(container, stream):
 
     nch = stream.codec_context.channels or 1
     resampler = None
-    rows: list[np.ndarray] = []
+    rows = _Samples(_declared_samples(container, stream))
     n_in = 0
     in_rate = stream.codec_context.sample_rate or 0
     errors = 0
@@ -330,7 +381,7 @@ def _decode_stream(container, stream):
             a = out.to_ndarray()
             if a.ndim == 1:
                 a = a.reshape(1, -1)
-            rows.append(a.astype(np.float32, copy=False))
+            rows.add(a.astype(np.float32, copy=False))
 
     try:
         packets = container.demux(stream)
@@ -358,6 +409,6 @@ def _decode_stream(container, stream):
             raise bad("could not decode the audio: the data is corrupt or in an unsupported format") from None
     except (MemoryError, OverflowError, ValueError):
         raise bad("could not decode the audio: the stream claims an impossible size or layout") from None
-    if rows and rows[0].shape[0] != nch:
-        nch = rows[0].shape[0]
+    if rows.size and rows.channels != nch:
+        nch = rows.channels
     return rows, n_in, in_rate or TARGET_RATE, nch
