@@ -94,6 +94,11 @@ def test_notebook_runs_with_no_key(path, tmp_path):
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
     kinds = {k for o in outs for k in o.get("data", {})}
     assert "text/html" in kinds or "image/png" in kinds
+    # the local engine is announced once as a small note, never in JupyterLab's (alarming) stderr box
+    client_cell = next(c for c in nb.cells if c.cell_type == "code" and "Client(" in c.source)
+    assert not [o for o in client_cell.outputs if o.get("name") == "stderr"], client_cell.outputs
+    notes = [o for o in outs if "No Deepgram key found" in json.dumps(o.get("data", {}).get("text/html", ""))]
+    assert len(notes) == 1, notes
     check = EXPECTED.get(path.stem[:2])
     if check:
         check(nb, text, kinds)

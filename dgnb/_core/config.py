@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -163,9 +162,12 @@ def embedded_engine():
                     "Set DEEPGRAM_API_KEY to use Deepgram, or `pip install 'dgnb[local]'` for the local engine."
                 ) from exc
             _local_server = start_in_background()
-            print(
-                f"dgnb: no Deepgram key found, using the local engine ({_local_server.model_name}) at "
-                f"{_local_server.url}. Set DEEPGRAM_API_KEY to use Deepgram.",
-                file=sys.stderr,
-            )
         return _local_server
+
+
+def announce_local_engine(engine) -> None:
+    """Say once that, with no key found, the local engine answers (not said when local was asked for)."""
+    from .notice import notice
+
+    notice(f"No Deepgram key found: dgnb runs on its local engine ({engine.model_name}, {engine.url}). "
+           "Set DEEPGRAM_API_KEY to use Deepgram.", key="local-engine")

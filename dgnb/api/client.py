@@ -5,7 +5,7 @@ import copy
 import functools
 from typing import TYPE_CHECKING, Any, Generator, Mapping
 
-from .._core.config import DEFAULT_MAX_RETRIES, NAMESPACES, DEFAULT_TIMEOUT, Credentials, Endpoints, Secret, embedded_engine, resolve_credentials
+from .._core.config import DEFAULT_MAX_RETRIES, NAMESPACES, DEFAULT_TIMEOUT, Credentials, Endpoints, Secret, announce_local_engine, embedded_engine, resolve_credentials
 from .._core.http import AsyncRunner, Config, SyncRunner
 from .._core.audio import AudioSource
 from .listen.rest import Listen
@@ -50,6 +50,8 @@ class BaseClient:
         self.local = bool(local) or (local is None and credentials.kind == "none" and url is None and not urls)
         if self.local:
             engine = embedded_engine()
+            if local is None:  # chosen for the user: say so, once
+                announce_local_engine(engine)
             url = url or engine.url
             if credentials.kind == "none":
                 credentials = Credentials("api_key", Secret(engine.api_key), source="local engine")

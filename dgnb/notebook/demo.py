@@ -91,7 +91,8 @@ def run(out: str | Path = "demo-output", *, client: Any = None, show: bool = Tru
     if show:
         words = t.words[["punctuated_word", "start", "end", "confidence", "speaker", "speaker_confidence"]]
         with pd.option_context("display.max_rows", 20, "display.width", 120):
-            print(f"{len(words)} words, {call.duration:.1f} s of audio, model {t.model}\n")
+            where = " on the local engine (no Deepgram key needed)" if getattr(dg, "local", False) else ""
+            print(f"{len(words)} words, {call.duration:.1f} s of audio, model {t.model}{where}\n")
             print(words)
             print()
             for u in t.utterances.itertuples():
