@@ -78,6 +78,8 @@ def test_local_engine_diarized_utterances_match(local_transcript):
     assert "<v Speaker 0>" in vtt and "<v Speaker 1>" in vtt
     srt = captions.srt(local_transcript)
     assert "[speaker 0]" in srt and "[speaker 1]" in srt
+    # the NOTE says what produced the captions: the local engine's model, not Deepgram
+    assert "Transcription provided by the dgnb local engine (whisper-tiny.en)" in vtt and "by Deepgram" not in vtt
 
 
 @recorded

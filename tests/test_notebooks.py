@@ -109,6 +109,11 @@ def test_notebook_runs_with_no_key(path, tmp_path):
 def _quick_start(nb, text, kinds):
     assert WIDGET_MIME in kinds and "image/png" in kinds  # the player widget and the confidence plot
     assert "WEBVTT" in text and "-->" in text
+    assert "Transcription provided by the dgnb local engine (whisper-tiny.en)" in text
+    for needle in ("vtt = t.to_webvtt()", "srt = t.to_srt("):  # the captions shown end at a cue's end, never mid-word
+        shown = "".join(json.loads(_cell_output(nb, needle))[0]["text"]).strip().split("\n\n")
+        cues = [block.splitlines() for block in shown if "-->" in block]
+        assert len(cues) >= 3 and all(len(lines) >= 2 and lines[-1].strip() for lines in cues), shown
     assert "True" in _cell_output(nb, "again.words.equals")  # a saved response reads back the same
 
 

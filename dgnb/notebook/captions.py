@@ -127,9 +127,16 @@ def _labels(found: list[Cue], speaker_labels: bool | None) -> bool:
     return bool(speaker_labels)
 
 
+def _provider(meta: Mapping[str, Any]) -> str:
+    """Who transcribed: Deepgram, or the dgnb local engine and its model (its model_info says whisper)."""
+    infos = meta.get("model_info") if isinstance(meta.get("model_info"), Mapping) else {}
+    local = sorted({str(i.get("name")) for i in infos.values() if isinstance(i, Mapping) and i.get("arch") == "whisper"})
+    return f"the dgnb local engine ({', '.join(local)})" if local else "Deepgram"
+
+
 def _note(response: Mapping[str, Any]) -> list[str]:
-    out = ["NOTE", "Transcription provided by Deepgram"]
     meta = response.get("metadata") if isinstance(response.get("metadata"), Mapping) else {}
+    out = ["NOTE", f"Transcription provided by {_provider(meta)}"]
     for key, label in (("request_id", "Request Id"), ("created", "Created"), ("duration", "Duration"),
                        ("channels", "Channels")):
         if meta.get(key):
