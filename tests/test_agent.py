@@ -217,5 +217,6 @@ def test_agent_view_follows_the_conversation_and_forwards_audio(client):
         assert view.turns == [{"role": "user", "content": "Hello there"},
                               {"role": "assistant", "content": "Hello! How can I help you today?"}]
         assert view.status == "listening" and view.sample_rate == 16000
+        assert repr(view) == "<AgentView listening, 2 turns, last assistant: 'Hello! How can I help you today?'>"
         assert b"".join(b[0] for _, b in sent) == conn.audio.data
     assert AgentView(conn).turns == view.turns  # a view made later replays the conversation

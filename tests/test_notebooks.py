@@ -152,6 +152,8 @@ def _usage(nb, text, kinds):
 
 def _batch(nb, text, kinds):
     assert "cached" in text and "error" in text
+    reasons = "".join(json.loads(_cell_output(nb, "each reason in full"))[0]["text"])
+    assert "400" in reasons and "..." not in reasons and len(reasons.splitlines()[0]) > 80, reasons  # not elided
     table = json.loads(_cell_output(nb, "overview = pd.DataFrame"))[0]["data"]["text/html"]
     # rows: call, then seconds, words, speakers
     speakers = dict(re.findall(r"<th>(\w+)</th>\s*<td>[^<]*</td>\s*<td>[^<]*</td>\s*<td>(\d+)</td>", table))

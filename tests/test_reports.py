@@ -121,3 +121,17 @@ def test_empty_period_and_bad_dates(story):
         usage_report(story.dg, story.pid, "2020-02-01", "2020-01-01")
     with pytest.raises(ValueError, match="project_id"):
         usage_report(story.dg, "", "2020-01-01")
+
+
+def test_a_report_of_the_last_days_ends_today(story):
+    """``days=7`` is the week ending today, as ``today - 6 days .. today`` (what the README uses)."""
+    today = datetime.now(timezone.utc).date()
+    week = usage_report(story.dg, story.pid, days=7)
+    same = usage_report(story.dg, story.pid, today - timedelta(days=6), today)
+    assert list(week.daily.index) == list(same.daily.index) and len(week.daily) == 7
+    assert week.daily["requests"].sum() == same.daily["requests"].sum() > 0
+    assert len(usage_report(story.dg, story.pid).daily) == 30
+    with pytest.raises(ValueError, match="not both"):
+        usage_report(story.dg, story.pid, "2020-01-01", days=7)
+    with pytest.raises(ValueError, match="positive"):
+        usage_report(story.dg, story.pid, days=0)

@@ -188,13 +188,13 @@ def _per_day(df: pd.DataFrame, columns: list[str], days: pd.DatetimeIndex) -> pd
     return out.astype("float64").reindex(days, fill_value=0.0)
 
 
-def _build(manage: Manage, project_id: str, start: Any, end: Any, max_requests: int | None
+def _build(manage: Manage, project_id: str, start: Any, end: Any, max_requests: int | None, span: int = 30
            ) -> Generator[Any, Any, UsageReport]:
     check_id(project_id, "project_id")
     check_dates(start, end)  # types and order, before any request
     today = pd.Timestamp.now(tz="UTC").normalize()
     end_ts = _utc(end) if end is not None else today
-    start_ts = _utc(start) if start is not None else end_ts - pd.Timedelta(days=29)
+    start_ts = _utc(start) if start is not None else end_ts - pd.Timedelta(days=span - 1)
     if start_ts.normalize() > end_ts.normalize():
         raise ValueError(f"start ({start_ts.date()}) is after end ({end_ts.date()})")
     s, e = start_ts.strftime("%Y-%m-%d"), end_ts.strftime("%Y-%m-%d")
@@ -253,10 +253,18 @@ def _build(manage: Manage, project_id: str, start: Any, end: Any, max_requests: 
                        purchases=purchases, requests=requests, usage_by_model_daily=by_model_daily)
 
 
-def usage_report(dg: Any, project_id: str, start: Any = None, end: Any = None, *,
+def usage_report(dg: Any, project_id: str, start: Any = None, end: Any = None, *, days: int | None = None,
                  max_requests: int | None = 10_000) -> Any:
-    """Fetch a project's usage, billing and requests for ``start``..``end`` (default: the last 30 days).
+    """Fetch a project's usage, billing and requests for ``start``..``end``, or for the ``days`` days
+    ending with ``end`` (default: today); with neither, the last 30 days.
 
     Returns a :class:`UsageReport` on :class:`dgnb.Client` (an awaitable of one on ``AsyncClient``).
+
+    >>> report = dgnb.reports.usage_report(dg, pid, days=7)   # doctest: +SKIP
     """
-    return dg.compose(_build(dg.manage, project_id, start, end, max_requests))
+    if days is not None:
+        if start is not None:
+            raise ValueError("give start or days, not both")
+        if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+            raise ValueError(f"days must be a positive whole number, got {days!r}")
+    return dg.compose(_build(dg.manage, project_id, start, end, max_requests, days or 30))

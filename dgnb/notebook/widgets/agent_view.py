@@ -9,6 +9,7 @@ played in order with the Web Audio API (raw linear16/mulaw/alaw at the output sa
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,8 @@ class AgentView(anywidget.AnyWidget):
                   "Error": "error"}.get(kind)
         if status and self.status not in ("closed", "error"):
             self.status = status
+
+    def __repr__(self) -> str:
+        last = self.turns[-1] if self.turns else None
+        said = f", last {last['role']}: {textwrap.shorten(last['content'], 60, placeholder=' …')!r}" if last else ""
+        return f"<AgentView {self.status}, {len(self.turns)} turns{said}>"
