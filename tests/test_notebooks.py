@@ -120,6 +120,29 @@ def _quick_start(nb, text, kinds):
 def _analytics(nb, text, kinds):
     assert WIDGET_MIME in kinds
     assert sum(1 for o in outputs(nb) if "image/png" in o.get("data", {})) >= 3  # timeline, talk time, sentiment
+    # one palette for speakers: the talk-time charts use the timeline's speaker colours
+    from dgnb.results.style import SPEAKER_COLOURS
+
+    talk = _colours_of(_cell_output(nb, "Talk time"))
+    assert {SPEAKER_COLOURS[0], SPEAKER_COLOURS[1]} <= talk and "#ff7f0e" not in talk, talk
+    # the text follows the values it prints
+    said = json.loads(_cell_output(nb, "first, last = t.sentiments"))[0]["text"]
+    first, last = (float(x) for x in re.search(r"first sentence ([+-][\d.]+), last ([+-][\d.]+)", said).groups())
+    assert ("better" in said) == (last > first) and ("worse" in said) == (last < first), said
+
+
+def _colours_of(cell_outputs: str) -> set[str]:
+    """The colours covering at least 1% of a cell's PNG image, as #rrggbb."""
+    import base64
+    import io
+
+    import numpy as np
+    from matplotlib.image import imread
+
+    png = next(o["data"]["image/png"] for o in json.loads(cell_outputs) if "image/png" in o.get("data", {}))
+    pixels = (imread(io.BytesIO(base64.b64decode(png)))[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    found, counts = np.unique(pixels, axis=0, return_counts=True)
+    return {"#%02x%02x%02x" % tuple(c) for c, n in zip(found, counts) if n > pixels.shape[0] / 100}
 
 
 def _live(nb, text, kinds):
