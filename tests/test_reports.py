@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -86,6 +87,28 @@ def test_tiny_spend_against_a_large_balance_has_no_run_out_date(story):
     rich = dataclasses.replace(report, balances=report.balances.assign(amount=report.balances["amount"] * 1e9))
     assert rich.run_out is None  # centuries away: no date, and no overflow
     assert "run-out None" in repr(rich) and rich.summary()["run_out"] is None
+
+
+def test_report_axes_read_right(story):
+    """The burn-down's amount axis starts at 0 and writes amounts out (no "+1.999e2" offset on a zoomed axis);
+    dates tick on whole days; the per-day legend names only models with bars."""
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    report = usage_report(story.dg, story.pid, days=7)
+    ax = report.plot_burndown()
+    ax.figure.canvas.draw()
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= report.spend["balance"].max()
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"\$[\d,]+\.\d\d", t) for t in labels), labels
+    for axes in (ax, report.plot_usage()):
+        ticks = axes.get_xticks()
+        assert len(ticks) <= 9 and all(float(t).is_integer() for t in ticks), [mdates.num2date(t) for t in ticks]
+    usage = report.plot_usage()
+    shown = {t.get_text() for t in usage.get_legend().get_texts()}
+    assert shown == set(report.usage_by_model_daily.groupby("model", observed=True)["hours"].sum().loc[lambda h: h > 0].index)
+    plt.close("all")
 
 
 def test_usage_report_plots_are_saved(story, tmp_path):

@@ -94,6 +94,7 @@ class UsageReport:
         wide = table.pivot_table(index="date", columns="model", values=value, aggfunc="sum", observed=True,
                                  fill_value=0.0)
         wide = wide.reindex(self.daily.index, fill_value=0.0)
+        wide = wide.loc[:, wide.sum() > 0]  # a model with no bars in the period has no place in the legend
         bottom = np.zeros(len(wide))
         x = wide.index.tz_localize(None) if wide.index.tz is not None else wide.index
         for model in wide.columns:
@@ -125,7 +126,7 @@ class UsageReport:
                 days = (horizon - last) / pd.Timedelta(days=1)
                 ax.plot([last, horizon], [level, level - self.mean_daily_spend * days], linestyle="--",
                         color="#d62728", label=f"projected run-out {run_out.date()} (beyond the chart)")
-        ax.set_ylabel(f"balance ({self._units})")
+        _money_axis(ax, self._units)
         ax.set_title("Balance burn-down")
         ax.legend(fontsize="small")
         _date_ticks(ax)
@@ -157,11 +158,26 @@ def _axes(ax):
 
 
 def _date_ticks(ax) -> None:
+    """Ticks on whole days (never 12:00), at most about eight of them."""
+    import math
+
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    lo, hi = ax.get_xlim()
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, math.ceil((hi - lo) / 8))))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+
+
+def _money_axis(ax, units: str) -> None:
+    """An amount axis from 0 with the amounts written out: a $0.09 spend on $200 must not look like a
+    crash, as it does on an axis zoomed to the change with an offset ("+1.999e2")."""
+    from matplotlib.ticker import FuncFormatter
+
+    top = max(ax.get_ylim()[1], 0.0)
+    ax.set_ylim(0, top * 1.05 or 1.0)
+    sign = "$" if units == "USD" else ""
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{sign}{v:,.2f}"))
+    ax.set_ylabel(f"balance ({units})")
 
 
 def _say(ax, text: str):
