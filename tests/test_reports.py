@@ -158,3 +158,31 @@ def test_a_report_of_the_last_days_ends_today(story):
         usage_report(story.dg, story.pid, "2020-01-01", days=7)
     with pytest.raises(ValueError, match="positive"):
         usage_report(story.dg, story.pid, days=0)
+
+
+def test_by_model_is_the_successful_requests_grouped_by_model(tmp_path):
+    """One definition: ``by_model`` counts the period's successful requests per model (Deepgram's usage) and
+    the failed ones apart; together they are a groupby of ``report.requests`` by model."""
+    server = start(tmp_path)
+    try:
+        dg = dgnb.Client(api_key=server.api_key, url=server.url)
+        clip = short_clip(tmp_path / "clip.wav").read_bytes()
+        for _ in range(2):
+            dg.transcribe(clip)
+        with pytest.raises(dgnb.ApiError):
+            dg.transcribe(b"RIFF\x00\x00\x00\x00WAVEdata")  # refused: a request that used nothing
+        dg.speak.generate("Hello there.", model="aura-2-thalia-en")
+        dg.read.analyze("The refund arrived and I am happy.", sentiment=True)
+        report = usage_report(dg, server.app.state.engine.ledger.default_project_id, days=1)
+        requests = report.requests.assign(model=report.requests["model"].astype("string").fillna("(no model)"),
+                                          ok=report.requests["code"].between(200, 299))
+        succeeded = requests[requests.ok].groupby("model").size()
+        failed = requests[~requests.ok].groupby("model").size()
+        table = report.by_model
+        assert table["requests"][table["requests"] > 0].sort_index().to_dict() == succeeded.sort_index().to_dict(), table
+        assert table["failed"][table["failed"] > 0].to_dict() == failed.to_dict() == {"whisper-tiny.en": 1}, table
+        assert (table["requests"] + table["failed"]).to_dict() == requests.groupby("model").size().to_dict()
+        assert set(table.index) == {"whisper-tiny.en", "aura-2-thalia-en", "(no model)"}
+        dg.close()
+    finally:
+        server.stop()

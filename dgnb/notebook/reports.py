@@ -31,7 +31,8 @@ RUN_OUT_HORIZON_DAYS = 100 * 365
 class UsageReport:
     """Usage and spend of ``project_id`` from ``start`` to ``end`` (UTC days).
 
-    DataFrames: ``daily`` (date -> hours, requests, dollars), ``by_model``, ``by_feature``,
+    DataFrames: ``daily`` (date -> hours, requests, dollars), ``by_model`` (per model: hours and
+    requests that succeeded, as Deepgram's usage counts them, and ``failed`` requests), ``by_feature``,
     ``by_key`` (per accessor: hours, requests, dollars), ``spend`` (date -> dollars, balance at the
     end of the day), ``balances`` and ``purchases`` as the API gives them, ``requests`` (one row
     per request, newest first, capped by ``max_requests``). ``balance`` is the total now, and
@@ -232,7 +233,7 @@ def _build(manage: Manage, project_id: str, start: Any, end: Any, max_requests: 
 
     if len(models):
         by_model_daily = models.assign(date=models["start"].dt.normalize(),
-                                       model=models["model"].astype("string").fillna("(none)"))
+                                       model=models["model"].astype("string").fillna(NO_MODEL))
         by_model_daily = by_model_daily[["date", "model", "hours", "requests"]].astype(
             {"hours": "float64", "requests": "int64"})
         by_model = by_model_daily.groupby("model")[["hours", "requests"]].sum().sort_values("hours", ascending=False)
@@ -241,6 +242,8 @@ def _build(manage: Manage, project_id: str, start: Any, end: Any, max_requests: 
                                        "hours": pd.Series(dtype="float64"), "requests": pd.Series(dtype="int64")})
         by_model = pd.DataFrame({"hours": pd.Series(dtype="float64"), "requests": pd.Series(dtype="int64")},
                                 index=pd.Index([], name="model", dtype="string"))
+
+    by_model = _with_failed(by_model, requests)
 
     counts: dict[str, int] = {}
     for feature_set, n in zip(features.get("feature_set", pd.Series(dtype="object")), features["requests"]):
@@ -267,6 +270,25 @@ def _build(manage: Manage, project_id: str, start: Any, end: Any, max_requests: 
     return UsageReport(project_id=project_id, start=start_ts.normalize(), end=end_ts.normalize(), daily=daily,
                        by_model=by_model, by_feature=by_feature, by_key=by_key, spend=spend, balances=balances,
                        purchases=purchases, requests=requests, usage_by_model_daily=by_model_daily)
+
+
+NO_MODEL = "(no model)"  # requests no model answers (text intelligence, /v1/read)
+
+
+def _with_failed(by_model: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
+    """``by_model`` (the period's successful requests per model, as Deepgram's usage counts them) with a
+    ``failed`` column: the requests refused or failed, which used nothing. ``requests`` plus ``failed``
+    is a groupby of ``report.requests`` by model."""
+    if len(requests) and "code" in requests:
+        bad = requests[~requests["code"].between(200, 299)]
+        failed = bad.groupby(bad["model"].astype("string").fillna(NO_MODEL)).size()
+    else:
+        failed = pd.Series(dtype="int64")
+    out = by_model.reindex(by_model.index.union(failed.index))
+    out = out.fillna({"hours": 0.0, "requests": 0}).astype({"hours": "float64", "requests": "int64"})
+    out["failed"] = failed.reindex(out.index, fill_value=0).astype("int64")
+    out.index.name = "model"
+    return out.sort_values(["hours", "requests"], ascending=False)
 
 
 def usage_report(dg: Any, project_id: str, start: Any = None, end: Any = None, *, days: int | None = None,
