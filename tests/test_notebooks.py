@@ -171,6 +171,8 @@ def _agent(nb, text, kinds):
 
 def _usage(nb, text, kinds):
     assert sum(1 for o in outputs(nb) if "image/png" in o.get("data", {})) >= 2  # usage and burn-down
+    spenders = _cell_output(nb, "report.by_key.join(teams)")
+    assert "support team" in spenders and "&lt;NA&gt;" not in spenders and "<NA>" not in spenders, spenders
 
 
 def _batch(nb, text, kinds):
