@@ -296,3 +296,15 @@ def test_bad_options_and_missing_file_fail_before_any_request(run, server, tmp_p
     assert server.seen == []
     run(dg.listen.transcribe_file(b"RIFF", extra_query={"brand_new_flag": True}, extra={"team": "a"}))
     assert ("brand_new_flag", "true") in server.seen[-1].query and ("extra", "team:a") in server.seen[-1].query
+
+
+def test_help_of_the_client_documents_every_argument():
+    """help(dgnb.Client) names and explains each constructor argument and how credentials are chosen."""
+    import pydoc
+    import re
+
+    text = pydoc.render_doc(dgnb.Client, renderer=pydoc.plaintext)
+    for name in inspect.signature(dgnb.Client.__init__).parameters:
+        if name != "self":
+            assert re.search(rf"\|\s+{name}: \S", text), name  # an "Arguments:" line of its own
+    assert "DEEPGRAM_API_KEY" in text and "local engine" in text

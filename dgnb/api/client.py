@@ -22,12 +22,7 @@ if TYPE_CHECKING:
 
 
 class BaseClient:
-    """Shared set-up of :class:`Client` and :class:`AsyncClient`.
-
-    Credentials, highest first: ``access_token``, ``api_key``, env ``DEEPGRAM_ACCESS_TOKEN``
-    (or ``DEEPGRAM_TOKEN``), env ``DEEPGRAM_API_KEY``. ``api_key="proxy"`` sends no Authorization
-    header. With no credentials and no ``url``, the embedded local engine is started and used.
-    """
+    """Shared set-up of :class:`Client` and :class:`AsyncClient` (the same arguments for both)."""
 
     _http_class_name = "Client"
     _runner_class: type = SyncRunner
@@ -46,6 +41,33 @@ class BaseClient:
         http_client: "httpx.Client | httpx.AsyncClient | None" = None,
         local: bool | None = None,
     ) -> None:
+        """A client of Deepgram's API, or of the local engine (the same arguments for both clients).
+
+        How credentials are chosen, highest first: ``access_token`` (sent as ``Bearer``), ``api_key``
+        (sent as ``Token``), env ``DEEPGRAM_ACCESS_TOKEN`` (or ``DEEPGRAM_TOKEN``), env ``DEEPGRAM_API_KEY``.
+        ``api_key="proxy"`` sends no Authorization header (a proxy adds it). With none of them and no
+        ``url``/``urls``, the embedded local engine is started (once per process) and used; ``local=True``
+        asks for it whatever the environment holds, ``local=False`` never starts it. Secrets never show in
+        reprs, errors or logs.
+
+        Arguments:
+            api_key: a Deepgram API key.
+            access_token: a short-lived token (``dg.auth.grant_token()``); wins over ``api_key``.
+            url: the server for every namespace (default env ``DEEPGRAM_BASE_URL``, else Deepgram's),
+                e.g. a ``dgnb serve`` at ``http://127.0.0.1:8080``; WebSockets use the same host.
+            urls: per-namespace servers (``listen``, ``speak``, ``read``, ``agent``, ``manage``, ``auth``,
+                ``selfhosted``): a URL, or ``{"rest": ..., "websocket": ...}``.
+            headers: extra headers sent with every request and WebSocket handshake.
+            timeout: seconds per HTTP request (an upload's time counts).
+            max_retries: retries of a request that failed on the network, or with 408, 429 or 5xx (no other 4xx),
+                with exponential backoff starting at ``retry_backoff`` seconds.
+            retry_backoff: the first retry's wait, in seconds.
+            http_client: an ``httpx.Client`` (``httpx.AsyncClient`` for :class:`AsyncClient`) to use,
+                e.g. with a proxy or custom TLS; the client does not close one it was given.
+            local: ``True``: the local engine; ``False``: never; ``None`` (default): when no credentials are found.
+
+        >>> dg = dgnb.Client(url="http://127.0.0.1:8080", api_key=key, timeout=60)   # doctest: +SKIP
+        """
         credentials = resolve_credentials(api_key, access_token)
         self.local = bool(local) or (local is None and credentials.kind == "none" and url is None and not urls)
         if self.local:
