@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .packaged_models import sha256_of
+from ..wire.audio import sha256_of
 
 __all__ = ["available", "weights_path", "fbank", "embed", "WEIGHTS_SHA256"]
 

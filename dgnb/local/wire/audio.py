@@ -213,7 +213,8 @@ def _check_wav_header(head: bytes, total_size: int) -> None:
 
 # --------------------------------------------------------------------------- decoding
 
-def _sha256(source) -> str:
+def sha256_of(source) -> str:
+    """sha256 hex digest of bytes or of a file (read in chunks)."""
     h = hashlib.sha256()
     if isinstance(source, (bytes, bytearray, memoryview)):
         h.update(source)
@@ -279,7 +280,7 @@ def _decode_raw(source, enc: str, rate: int, nch: int) -> Audio:
     x = raw_to_float(bytes(data) if isinstance(data, memoryview) else data, enc, nch)
     n_in = x.shape[1]
     samples = resample(x, rate, TARGET_RATE)
-    return Audio(samples, TARGET_RATE, round(n_in / rate, 6), nch, _sha256(source))
+    return Audio(samples, TARGET_RATE, round(n_in / rate, 6), nch, sha256_of(source))
 
 
 def _decode_container(source, enc: str | None) -> Audio:
@@ -311,7 +312,7 @@ def _decode_container(source, enc: str | None) -> Audio:
         rows, n_in, in_rate, nch = _decode_stream(container, stream)
     if n_in == 0 or rows.size == 0:
         raise bad("no audio samples could be decoded: the file is empty, truncated or corrupt")
-    return Audio(rows.array(), TARGET_RATE, round(n_in / in_rate, 6), nch, _sha256(source))
+    return Audio(rows.array(), TARGET_RATE, round(n_in / in_rate, 6), nch, sha256_of(source))
 
 
 class _Samples:
