@@ -17,6 +17,19 @@ def test_sentiment_signs_and_deepgram_shape():
     assert set(out["average"]) == {"sentiment", "sentiment_score"}
 
 
+def test_sentiment_segments_never_span_a_change_of_speaker():
+    w = words_from_text("I love this, it is wonderful. Great, I am so happy too. Thanks, that is lovely.")
+    first = len(words_from_text("I love this, it is wonderful."))
+    for i, x in enumerate(w):
+        x["speaker"] = 0 if i < first else 1
+    seg = sentiment(w)["segments"]
+    assert [s["sentiment"] for s in seg] == ["positive", "positive"]
+    assert [(s["start_word"], s["end_word"]) for s in seg] == [(0, first - 1), (first, len(w) - 1)]
+    for x in w:
+        x.pop("speaker")
+    assert len(sentiment(w)["segments"]) == 1  # one speaker (or none): same-label sentences merge
+
+
 def test_sentiment_thresholds_and_annotation():
     assert label_for(0.34) == "positive" and label_for(0.33) == "neutral" and label_for(-0.34) == "negative"
     w = words_from_text("The meeting is at noon.")

@@ -126,9 +126,15 @@ def _analytics(nb, text, kinds):
     talk = _colours_of(_cell_output(nb, "Talk time"))
     assert {SPEAKER_COLOURS[0], SPEAKER_COLOURS[1]} <= talk and "#ff7f0e" not in talk, talk
     # the text follows the values it prints
-    said = json.loads(_cell_output(nb, "first, last = t.sentiments"))[0]["text"]
-    first, last = (float(x) for x in re.search(r"first sentence ([+-][\d.]+), last ([+-][\d.]+)", said).groups())
+    said, table = json.loads(_cell_output(nb, "first, last = t.sentiments"))
+    said = said["text"]
+    first, last = (float(x) for x in re.search(r"first segment ([+-][\d.]+), last ([+-][\d.]+)", said).groups())
     assert ("better" in said) == (last > first) and ("worse" in said) == (last < first), said
+    # every sentiment segment has one speaker, and both voices have segments
+    header = re.findall(r"<th>(\w+)</th>", table["data"]["text/html"])
+    assert header[:3] == ["start", "end", "speaker"], header
+    speakers = re.findall(r"<th>\d+</th>\s*<td>[\d.]+</td>\s*<td>[\d.]+</td>\s*<td>(\d+)</td>", table["data"]["text/html"])
+    assert set(speakers) == {"0", "1"}, table
 
 
 def _colours_of(cell_outputs: str) -> set[str]:

@@ -145,6 +145,11 @@ def test_sentiment_with_speaker_lanes_beneath():
     from matplotlib.colors import to_hex
 
     assert [to_hex(c.get_facecolor()[0]) for c in lanes.collections] == ["#1f77b4", "#d62728"]
+    assert t.sentiments["speaker"].tolist() == [0, 1, 0]
+    marks = [c for c in ax.collections if (c.get_gid() or "").startswith("speaker")]
+    assert [(c.get_gid(), to_hex(c.get_facecolor()[0])) for c in marks] == [
+        ("speaker 0", "#1f77b4"), ("speaker 1", "#d62728"), ("speaker 0", "#1f77b4")]
+    assert [a.get_text() for a in ax.texts] == ["S0", "S1", "S0"]
     assert png(ax).startswith(b"\x89PNG")
     no_speakers = Transcript.from_response({**diarized().to_dict()})
     assert no_speakers.plot.sentiment(speakers=True) is not None

@@ -151,7 +151,8 @@ def _draw_lanes(ax: "Axes", turns: pd.DataFrame, by_channel: bool = False, legen
 def sentiment(t: "Transcript", ax: "Axes | None" = None, *, speakers: bool = False) -> "Axes":
     """Sentiment segments over time, coloured by score on a diverging map centred on 0, with the average.
 
-    ``speakers=True`` adds the speaker lanes beneath, on the same time axis (when diarized).
+    ``speakers=True`` marks each segment with its speaker's colour and adds the speaker lanes
+    beneath, on the same time axis (when diarized).
 
     >>> ax = dgnb.plots.sentiment(t, speakers=True)  # doctest: +SKIP
     """
@@ -176,6 +177,8 @@ def sentiment(t: "Transcript", ax: "Axes | None" = None, *, speakers: bool = Fal
     ax.axhline(0, color="#999999", linewidth=0.8)
     ax.set_ylim(-1.05, 1.05)
     end = max(float(seg["end"].max()), float(t.duration or 0))
+    if speakers:
+        _segment_speakers(ax, seg, end)
     _time_axis(ax, end)
     ax.set_ylabel("sentiment score")
     ax.set_title("Sentiment over time")
@@ -199,6 +202,18 @@ def sentiment(t: "Transcript", ax: "Axes | None" = None, *, speakers: bool = Fal
         if speakers:
             ax.set_title("Sentiment over time (no speaker labels: transcribe with diarize=True)")
     return ax
+
+
+def _segment_speakers(ax: "Axes", seg: pd.DataFrame, end: float) -> None:
+    """A strip along the top of each segment in its speaker's colour, named where it fits."""
+    seg = seg.dropna(subset=["speaker"])
+    for row in seg.itertuples():
+        colour = speaker_colour(int(row.speaker))
+        ax.broken_barh([(row.start, row.end - row.start)], (0.93, 0.1), facecolors=colour, linewidth=0,
+                       gid=f"speaker {int(row.speaker)}")
+        if row.end - row.start > end / 25:
+            ax.text((row.start + row.end) / 2, 0.98, f"S{int(row.speaker)}", ha="center", va="center",
+                    fontsize="x-small", color="white", fontweight="bold")
 
 
 def confidence(t: "Transcript", ax: "Axes | None" = None, *, threshold: float = 0.6, label: int = 12,

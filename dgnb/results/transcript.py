@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 SENTIMENT_COLUMNS: Spec = {"sentiment": "string", "sentiment_score": "float64"}
 _SEGMENT_BASE: Spec = {
     "segment": "int64", "text": "string", "start_word": "Int64", "end_word": "Int64",
-    "start": "float64", "end": "float64",
+    "start": "float64", "end": "float64", "speaker": "Int64",
 }
 COLUMNS: dict[str, Spec] = {
     "words": {
@@ -331,19 +331,20 @@ class Transcript:
     @property
     def sentiments(self) -> pd.DataFrame:
         """Sentiment segments (``sentiment=true``): segment, text, start_word, end_word,
-        start, end (seconds, from the words), sentiment, sentiment_score."""
+        start, end (seconds, from the words), speaker (of the first word, when diarized),
+        sentiment, sentiment_score."""
         return self._frame("sentiments")
 
     @property
     def topics(self) -> pd.DataFrame:
         """One row per topic per segment (``topics=true``): segment, text, start_word,
-        end_word, start, end, topic, confidence_score."""
+        end_word, start, end, speaker, topic, confidence_score."""
         return self._frame("topics")
 
     @property
     def intents(self) -> pd.DataFrame:
         """One row per intent per segment (``intents=true``): segment, text, start_word,
-        end_word, start, end, intent, confidence_score."""
+        end_word, start, end, speaker, intent, confidence_score."""
         return self._frame("intents")
 
     @property
@@ -427,8 +428,10 @@ class Transcript:
                 if isinstance(entry, dict):
                     rows.append({**seg, **entry})
                     index.append(i)
-        starts, ends = _word_times(_first_alternative(self._response), rows)
-        return frame(rows, COLUMNS[name], values={"segment": index, "start": starts, "end": ends})
+        alt = _first_alternative(self._response)
+        starts, ends = _word_times(alt, rows)
+        return frame(rows, COLUMNS[name], values={
+            "segment": index, "start": starts, "end": ends, "speaker": _word_speakers(alt, rows)})
 
     def _build_entities(self) -> pd.DataFrame:
         rows, channel, alternative, starts, ends = [], [], [], [], []
@@ -649,6 +652,18 @@ def _blocks_frame(blocks: list[tuple[int, int, list]], name: str, values: dict |
     alternative = np.repeat(np.array([a for _, a, _ in blocks], dtype="int64"), counts)
     return frame(records, COLUMNS[name], values={"channel": channel, "alternative": alternative, **(values or {})},
                  optional=OPTIONAL.get(name))
+
+
+def _word_speakers(alt: Mapping[str, Any], rows: list[dict]) -> list[Any]:
+    """The speaker of each row's first word (start_word), or None when not diarized."""
+    words = _list(alt.get("words"))
+    out = []
+    for r in rows:
+        i = r.get("start_word")
+        word = words[i] if isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(words) else None
+        speaker = word.get("speaker") if isinstance(word, dict) else None
+        out.append(speaker if isinstance(speaker, int) and not isinstance(speaker, bool) else None)
+    return out
 
 
 def _word_times(alt: Mapping[str, Any], rows: list[dict]) -> tuple[list[float], list[float]]:

@@ -64,6 +64,10 @@ def _sentences(words: list[dict]) -> list[tuple[int, int]]:
     return out
 
 
+def _speaker(words: list[dict], index: int):
+    return words[index].get("speaker")
+
+
 def label_for(score: float) -> str:
     """positive / neutral / negative with Deepgram's +-1/3 break points."""
     if score >= POSITIVE_THRESHOLD:
@@ -96,9 +100,9 @@ def _vader():
 def sentiment(words: list[dict], *, annotate: bool = False) -> dict:
     """Deepgram ``sentiments``: {"segments": [{text, start_word, end_word, sentiment, sentiment_score}], "average"}.
 
-    Each sentence is scored with VADER's compound score; consecutive sentences with the same label
-    are merged into one segment (Deepgram reports sentiment shifts), scored by their word-weighted
-    mean. ``average`` is the word-weighted mean over the whole text. With ``annotate`` every word
+    Each sentence is scored with VADER's compound score; consecutive sentences of one speaker with
+    the same label are merged into one segment (Deepgram reports sentiment shifts), scored by their
+    word-weighted mean: a segment never spans a change of speaker. ``average`` is the word-weighted mean over the whole text. With ``annotate`` every word
     also gets its segment's "sentiment" and "sentiment_score" (in place), as Deepgram does.
     """
     analyzer = _vader()
@@ -108,7 +112,7 @@ def sentiment(words: list[dict], *, annotate: bool = False) -> dict:
         scored.append([a, b, score * (b - a), label_for(score)])
     merged: list[list] = []
     for a, b, weighted, lab in scored:
-        if merged and merged[-1][3] == lab:
+        if merged and merged[-1][3] == lab and _speaker(words, merged[-1][0]) == _speaker(words, a):
             merged[-1][1] = b
             merged[-1][2] += weighted
         else:
