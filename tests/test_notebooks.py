@@ -167,6 +167,20 @@ def _speech(nb, text, kinds):
     said = json.loads(_cell_output(nb, "heard = dg.transcribe(hello.wav_bytes()"))[0]["text"]
     wrote, heard = (re.sub(r"[^a-z ]", "", line.split(":", 1)[1].lower()).split() for line in said.splitlines()[:2])
     assert heard == wrote, said  # the round trip reads back what was written
+    # sentiment: every sentence in some segment, each label follows the +-1/3 edges, bars coloured by label
+    table = json.loads(_cell_output(nb, "seg = analysis.sentiments"))[0]["data"]["text/html"]
+    rows = [(int(n), label, float(score)) for n, label, score in re.findall(
+        r"<th>\d+</th>\s*<td>(\d+)</td>\s*<td>(\w+)</td>\s*<td>([-\d.]+)</td>", table)]
+    assert sum(n for n, _, _ in rows) == 5, table
+    for _, label, score in rows:
+        assert label == ("positive" if score >= 1 / 3 else "negative" if score <= -1 / 3 else "neutral"), table
+    colours = {"positive": "#2ca02c", "neutral": "#7f7f7f", "negative": "#d62728"}
+    drawn = _colours_of(_cell_output(nb, "Sentiment per segment"))
+    for label, colour in colours.items():
+        if any(lab == label and abs(score) > 0.1 for _, lab, score in rows):
+            assert colour in drawn, (label, drawn, table)
+        elif all(lab != label for _, lab, _ in rows):
+            assert colour not in drawn, (label, drawn, table)
 
 
 def _agent(nb, text, kinds):
