@@ -193,6 +193,9 @@ def _usage(nb, text, kinds):
     assert sum(1 for o in outputs(nb) if "image/png" in o.get("data", {})) >= 2  # usage and burn-down
     spenders = _cell_output(nb, "report.by_key.join(teams)")
     assert "support team" in spenders and "&lt;NA&gt;" not in spenders and "<NA>" not in spenders, spenders
+    written = json.loads(_cell_output(nb, 'report.export("usage-report")'))[0]["text"]
+    assert re.search(r"report: usage-report/report.html \([\d,]{6,} bytes\)", written), written  # with its figures
+    assert "daily: usage-report/daily.csv" in written and "requests: usage-report/requests.csv" in written, written
 
 
 def _batch(nb, text, kinds):

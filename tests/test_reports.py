@@ -127,6 +127,35 @@ def test_usage_report_plots_are_saved(story, tmp_path):
     plt.close("all")
 
 
+def test_report_exports_html_with_its_figures_and_csv_of_its_tables(story, tmp_path):
+    import base64
+    import html
+
+    import matplotlib.pyplot as plt
+
+    report = usage_report(story.dg, story.pid, days=7)
+    before = plt.get_fignums()
+    paths = report.export(tmp_path / "out")
+    assert plt.get_fignums() == before  # nothing left to show in a notebook
+    assert set(paths) == {"report", *UsageReport.TABLES} and all(p.parent == tmp_path / "out" for p in paths.values())
+    for name in UsageReport.TABLES:
+        table = getattr(report, name)
+        back = pd.read_csv(paths[name], index_col=0)
+        assert back.shape == table.shape and list(back.columns) == [str(c) for c in table.columns], name
+    back = pd.read_csv(paths["daily"], index_col=0)
+    assert back["requests"].sum() == report.daily["requests"].sum() == 7
+    assert back["dollars"].sum() == pytest.approx(report.daily["dollars"].sum())
+    page = paths["report"].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and f"project {story.pid}" in page
+    images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([^"]+)">', page)
+    assert [alt for alt, _ in images] == ["usage per day", "balance", "requests by feature"]
+    assert all(base64.b64decode(data).startswith(b"\x89PNG") and len(data) > 5000 for _, data in images)
+    assert [html.unescape(h) for h in re.findall(r"<h2>([^<]+)</h2>", page)] == [
+        n.replace("_", " ") for n in UsageReport.TABLES]
+    assert f"${report.balance:.2f}" in page and "whisper-tiny.en" in page
+    assert story.api_key not in page and all(story.api_key not in p.read_text() for p in paths.values())
+
+
 def test_usage_report_async(story):
     async def main():
         async with dgnb.AsyncClient(api_key=story.api_key, url=story.url) as dg:

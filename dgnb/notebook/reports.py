@@ -3,13 +3,16 @@
 >>> r = dgnb.reports.usage_report(dg, project_id, "2025-01-01", "2025-01-31")   # doctest: +SKIP
 >>> r.daily, r.by_model, r.by_feature, r.by_key, r.spend                         # doctest: +SKIP
 >>> r.plot_usage(); r.plot_burndown(); r.plot_features()                         # doctest: +SKIP
+>>> r.export("usage-report")     # report.html with the plots, and a CSV per table   # doctest: +SKIP
 
 On :class:`dgnb.AsyncClient`, ``await usage_report(dg, ...)``. Plots take ``ax=None`` (a new
 figure when None), return the Axes and never call ``plt.show()``.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generator
 
 import numpy as np
@@ -84,6 +87,50 @@ class UsageReport:
         return (f"UsageReport({s['project_id']}, {s['start']}..{s['end']}: {s['requests']} requests, "
                 f"{s['hours']:.3f} h, ${s['dollars']:.4f}; balance ${s['balance']:.2f}, run-out {s['run_out']})")
 
+    # ---------------------------------------------------------------- export ----
+    #: The tables written by :meth:`export`, in the order the HTML page shows them.
+    TABLES = ("daily", "by_model", "by_feature", "by_key", "spend", "balances", "purchases", "requests")
+
+    def to_html(self) -> str:
+        """The report as one self-contained HTML page: totals, the three plots (inline PNG) and the
+        tables, for someone without Jupyter.
+
+        >>> Path("usage.html").write_text(r.to_html())   # doctest: +SKIP
+        """
+        import html
+
+        s = self.summary()
+        title = f"Deepgram usage of project {s['project_id']}, {s['start']} to {s['end']}"
+        totals = pd.DataFrame({"": [s["requests"], f"{s['hours']:.3f}", f"${s['dollars']:.4f}",
+                                    f"${s['balance']:.2f}", s["run_out"] or "not in sight"]},
+                              index=["requests", "audio hours", "spend", "balance now", "balance runs out"])
+        figures = "".join(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{_png(plot)}">'
+                          for name, plot in (("usage per day", self.plot_usage),
+                                             ("balance", self.plot_burndown),
+                                             ("requests by feature", self.plot_features)))
+        tables = "".join(f"<h2>{html.escape(name.replace('_', ' '))}</h2>{_table_html(getattr(self, name))}"
+                         for name in self.TABLES)
+        return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+                f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+                f"{totals.to_html(header=False)}{figures}{tables}</body></html>")
+
+    def export(self, folder: "str | os.PathLike[str]") -> dict[str, Path]:
+        """Write ``report.html`` (:meth:`to_html`) and one CSV per table into ``folder`` (made if
+        missing); returns ``{name: path}``.
+
+        >>> paths = r.export("usage-report")   # doctest: +SKIP
+        >>> sorted(paths)                      # doctest: +SKIP
+        ['balances', 'by_feature', 'by_key', 'by_model', 'daily', 'purchases', 'report', 'requests', 'spend']
+        """
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"report": out / "report.html"}
+        paths["report"].write_text(self.to_html(), encoding="utf-8")
+        for name in self.TABLES:
+            paths[name] = out / f"{name}.csv"
+            getattr(self, name).to_csv(paths[name])
+        return paths
+
     # ---------------------------------------------------------------- plots ----
     def plot_usage(self, ax: "Axes | None" = None) -> "Axes":
         """Hours per day stacked by model (requests per day when no audio hours were used)."""
@@ -140,6 +187,9 @@ class UsageReport:
             return _say(ax, "no requests with features in this period")
         data = self.by_feature.sort_values("requests")
         ax.barh(data.index.astype(str), data["requests"])
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole requests
         ax.set_xlabel("requests")
         ax.set_title("Requests by feature")
         return ax
@@ -147,6 +197,30 @@ class UsageReport:
     @property
     def _units(self) -> str:
         return str(self.balances["units"].iloc[0]).upper() if len(self.balances) else "USD"
+
+
+_CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;font-size:0.9em;margin:0.5em 0 1.5em}"
+        "td,th{border:1px solid #ddd;padding:0.2em 0.6em;text-align:right}img{max-width:100%;display:block}")
+
+
+def _png(plot) -> str:
+    """One plot method drawn on its own figure, as base64 PNG (no pyplot: nothing shows in a notebook)."""
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 3.5))
+    plot(fig.subplots())
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    return df.to_html(na_rep="", float_format=lambda v: f"{v:,.4f}") if len(df) else "<p>none in this period</p>"
 
 
 def _axes(ax):
