@@ -33,6 +33,33 @@ def test_binder_files_are_what_repo2docker_reads():
     assert "ffmpeg" in (BINDER / "apt.txt").read_text().split()
 
 
+def test_binder_pins_every_distribution_it_installs():
+    """constraints.txt (binder/lock) pins one version of everything: what requirements.txt names, dgnb's
+    dependencies with the local engine's, and the rest it pulled in; both installs read it."""
+    from importlib.metadata import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    def lines(name):
+        return [line.split("#")[0].strip() for line in (BINDER / name).read_text().splitlines()]
+
+    pins = {}
+    for line in filter(None, lines("constraints.txt")):
+        name, _, version = line.partition("==")
+        assert version and " " not in version, f"not an exact pin: {line!r}"
+        pins[canonicalize_name(name)] = version
+    assert "-c constraints.txt" in lines("requirements.txt")
+    assert "-c binder/constraints.txt" in (BINDER / "postBuild").read_text()
+    wanted = [Requirement(line) for line in lines("requirements.txt") if line and not line.startswith("-")]
+    wanted += [Requirement(r) for r in metadata("dgnb").get_all("Requires-Dist")
+               if "extra ==" not in r or 'extra == "local"' in r]
+    for req in wanted:
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is installed on Binder but not pinned"
+        assert req.specifier.contains(pins[name], prereleases=True), f"{req.name}=={pins[name]} breaks {req}"
+
+
 def apt_packages() -> list[str]:
     lines = (BINDER / "apt.txt").read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
