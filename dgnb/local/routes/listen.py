@@ -361,7 +361,10 @@ def build_response(recognizer, audio, channel_samples, channel_words, opts: List
         results["utterances"] = sorted(utterances, key=lambda u: (u.get("start", 0.0), u.get("channel", 0)))
     _intelligence(results, metadata, all_words, opts, warnings)
     if any(diarized for _, _, _, diarized in parts):
-        metadata["diarize_info"] = {"model_uuid": FEATURE_MODEL_UUIDS["diarize"], "arch": "vad-mfcc-agglomerative"}
+        from ..models import diarize
+
+        arch = {"campplus": "vad-campplus-spectral", "mfcc": "vad-mfcc-agglomerative"}[diarize.default_method()]
+        metadata["diarize_info"] = {"model_uuid": FEATURE_MODEL_UUIDS["diarize"], "arch": arch}
     if opts.tag:
         metadata["tags"] = list(opts.tag)
     if opts.extra:
