@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import matplotlib
@@ -15,6 +16,7 @@ import dgnb
 from dgnb.local.ledger import iso
 from dgnb.api.manage import Manage
 from dgnb.notebook.reports import UsageReport, usage_report
+from browser import CHROMIUM, RESULTS, chromium
 from conftest import recorded
 
 pytestmark = recorded
@@ -154,6 +156,27 @@ def test_report_exports_html_with_its_figures_and_csv_of_its_tables(story, tmp_p
         n.replace("_", " ") for n in UsageReport.TABLES]
     assert f"${report.balance:.2f}" in page and "whisper-tiny.en" in page
     assert story.api_key not in page and all(story.api_key not in p.read_text() for p in paths.values())
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+def test_exported_report_reads_in_a_browser(story, tmp_path):
+    """The page someone without Jupyter opens: Chromium shows its three figures at full size and the
+    tables with their rows."""
+    report = usage_report(story.dg, story.pid, days=7)
+    page_path = report.export(tmp_path / "out")["report"]
+    with chromium(tmp_path / "profile") as context:
+        page = context.new_page()
+        page.goto(page_path.as_uri())
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        sizes = page.evaluate("[...document.images].map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+        assert sizes == [[alt, 800, 350] for alt in ("usage per day", "balance", "requests by feature")]
+        heads = page.locator("h2").all_inner_texts()
+        assert heads == [n.replace("_", " ") for n in UsageReport.TABLES]
+        daily_rows = page.locator("h2:text-is('daily') + table tbody tr").count()
+        assert daily_rows == len(report.daily) == 7  # days=7: the week ending today
+        RESULTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(RESULTS / "usage-report.png"), full_page=True)
 
 
 def test_usage_report_async(story):
