@@ -96,6 +96,22 @@ def test_raw_linear32_and_stereo_layout():
     assert float(np.abs(a.samples[1]).max()) == 0.0
 
 
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg to make the MP3s")
+def test_a_layout_change_mid_stream_keeps_the_first_layout(tmp_path):
+    """A mono MP3 followed by a stereo one (as a careless concatenation makes): the first layout's
+    audio, decoded in full, and no error."""
+    parts = []
+    for name, channels in (("mono", 1), ("stereo", 2)):
+        path = tmp_path / f"{name}.mp3"
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+                        "-ac", str(channels), "-ar", "16000", str(path)], check=True)
+        parts.append(path.read_bytes())
+    mono = A.decode(parts[0])
+    both = A.decode(parts[0] + parts[1])
+    assert both.channels == mono.channels == 1
+    assert both.duration >= mono.duration and both.samples.shape[0] == 1
+
+
 def test_g711_tables_follow_the_standard():
     mu = A.raw_to_float(bytes([0x00, 0x7F, 0x80, 0xFF]), "mulaw")[0]
     # ITU-T G.711 mu-law: 0x00 -> -32124, 0x80 -> +32124, 0x7F/0xFF -> 0

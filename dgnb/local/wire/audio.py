@@ -332,10 +332,9 @@ class _Samples:
         self.size = 0
 
     def add(self, a: np.ndarray) -> None:
+        """Append rows of the first call's channel count (the decoder drops frames of another layout)."""
         if self._buf is None:
             self._buf = np.empty((a.shape[0], self._expected), np.float32)
-        if a.shape[0] != self._buf.shape[0]:
-            return  # a mid-stream layout change: keep the first layout
         end = self.size + a.shape[1]
         if end > self._buf.shape[1]:
             grown = np.empty((self._buf.shape[0], max(end, self._buf.shape[1] * 3 // 2)), np.float32)
@@ -410,6 +409,4 @@ def _decode_stream(container, stream):
             raise bad("could not decode the audio: the data is corrupt or in an unsupported format") from None
     except (MemoryError, OverflowError, ValueError):
         raise bad("could not decode the audio: the stream claims an impossible size or layout") from None
-    if rows.size and rows.channels != nch:
-        nch = rows.channels
-    return rows, n_in, in_rate or TARGET_RATE, nch
+    return rows, n_in, in_rate or TARGET_RATE, rows.channels or nch
