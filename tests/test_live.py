@@ -267,8 +267,11 @@ class DropProxy:
 
 
 @recorded
-def test_reconnect_after_a_drop_loses_and_duplicates_nothing(local_server, mulaw_run):
+def test_reconnect_after_a_drop_loses_and_duplicates_nothing(local_server, mulaw_run, monkeypatch):
     proxy = DropProxy(local_server.url, after_finals=3)
+    moves = []
+    enter = L.AsyncLiveConnection._enter
+    monkeypatch.setattr(L.AsyncLiveConnection, "_enter", lambda self, state: (moves.append(state), enter(self, state)))
     try:
         client = dgnb.Client(api_key=local_server.api_key, url=proxy.url)
         conn = L.stream_file(client, MULAW, realtime=False, encoding="mulaw", punctuate=True)
@@ -294,6 +297,21 @@ def test_reconnect_after_a_drop_loses_and_duplicates_nothing(local_server, mulaw
     assert abs(len(resumed) - len(unbroken)) <= 2 and jiwer.wer(" ".join(unbroken), " ".join(resumed)) <= 0.05
     assert transcript.duration == pytest.approx(19.1, abs=0.1)  # Metadata shifted to the whole stream
     assert conn.error is None and conn.close_code == 1000
+    # one explicit state machine: opened, reconnected once, finished, closed
+    assert moves[0] == "open" and moves.count("reconnecting") == 1 and moves[-1] == "closed" and "closing" in moves
+    assert moves[moves.index("reconnecting") + 1] in ("open", "closing")
+
+
+def test_a_stream_refuses_a_move_its_state_machine_does_not_allow():
+    with dgnb.Client(api_key="k" * 40, url="http://127.0.0.1:9") as dg:  # never connects
+        conn = L.AsyncLiveConnection(dg._config, {})
+    assert conn.state == "new"
+    with pytest.raises(RuntimeError, match="cannot go from new to reconnecting"):
+        conn._enter("reconnecting")
+    conn._enter("closed")
+    conn._enter("closed")  # staying put is no move
+    with pytest.raises(RuntimeError, match="cannot go from closed to open"):
+        conn._enter("open")
 
 
 @recorded

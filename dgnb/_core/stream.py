@@ -103,6 +103,15 @@ class EventHub(Lifecycle):
     :class:`asyncio.Event` replaced at every wake-up), ``_done``, ``_ws``, ``_tasks``, ``_last_send``.
     """
 
+    #: The states of a stream and where each may go; :meth:`_enter` refuses any other move.
+    #: ``reconnecting`` and ``closing`` are a listen stream's (a drop it recovers from; CloseStream sent).
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "new": frozenset({"open", "closed"}),
+        "open": frozenset({"closing", "reconnecting", "closed"}),
+        "closing": frozenset({"reconnecting", "closed"}),
+        "reconnecting": frozenset({"open", "closing", "closed"}),
+        "closed": frozenset(),
+    }
     _KIND: ClassVar[str] = "stream"  #: in task names and log lines ("live", "agent")
     _LOG: ClassVar[logging.Logger] = logging.getLogger("dgnb")
     _EVENTS: ClassVar[Sequence[str]] = ()
@@ -197,6 +206,12 @@ class EventHub(Lifecycle):
                 return
             await self._await_change()
 
+    def _enter(self, state: str) -> None:
+        """Move to ``state``; staying put is allowed, a move TRANSITIONS does not list is a bug."""
+        if state != self.state and state not in self.TRANSITIONS[self.state]:
+            raise RuntimeError(f"a {self._KIND} stream cannot go from {self.state} to {state}")
+        self.state = state
+
     @property
     def done(self) -> bool:
         """True once the stream is over (closed normally, in error, or aborted)."""
@@ -205,7 +220,7 @@ class EventHub(Lifecycle):
     def _mark_closed(self, code: int | None, reason: str) -> None:
         """The reader ends: keep the close, stop the other tasks, release everyone waiting on ``done``."""
         self.close_code, self.close_reason = code, reason
-        self.state = "closed"
+        self._enter("closed")
         for task in self._tasks:
             if task is not asyncio.current_task():
                 task.cancel()
@@ -221,7 +236,7 @@ class EventHub(Lifecycle):
             _, still = await asyncio.wait(pending, timeout=5)
             for task in still:
                 task.cancel()
-        self.state = "closed"
+        self._enter("closed")
 
     # ---- keepalive -------------------------------------------------------------------------
     async def _keepalive(self) -> None:

@@ -245,7 +245,7 @@ class AsyncAgentConnection(EventHub):
         self._ws = await connect(url, headers, label=f"WebSocket {PATH}", open_timeout=self.open_timeout,
                                  compression=None)
         self.request_id = request_id_of(self._ws)
-        self.state = "open"
+        self._enter("open")
         await self._record(AgentMessage({"type": "Open", "request_id": self.request_id, "url": url}), "Open")
         self._spawn(self._read(), "reader")
         await self.send_json(self.settings)

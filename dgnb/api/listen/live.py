@@ -105,14 +105,12 @@ class AsyncLiveConnection(EventHub):
         self.error: ErrorMessage | None = None  #: the error the stream ended with, if any
         self.request_ids: list[str] = []  #: one per (re)connection
         self.reconnects = 0
-        # state: new -> open <-> reconnecting -> closing -> closed
+        # self.state moves as EventHub.TRANSITIONS allows: new -> open <-> reconnecting, closing -> closed
         self._covered: dict[int, float] = {}
         self._n_channels = 1
         self._offset = 0.0  # added to every timestamp of the current socket
-        self._closing = False  # CloseStream sent (or to be re-sent after a reconnect)
-        self._aborted = False
-        self._fatal = False
-        self._client_error = False
+        self._closing = False  # CloseStream sent (re-sent after a reconnect): the one fact state cannot hold
+        self._ending: str | None = None  # why no reconnect may follow: "aborted", "server error", "client error"
         self._open_event: LiveMessage | None = None
         self._close_event: LiveMessage | None = None
         self._lock: asyncio.Lock | None = None
@@ -139,7 +137,7 @@ class AsyncLiveConnection(EventHub):
         self._open_hub()
         self._lock = asyncio.Lock()
         self._ws = await self._open()
-        self.state = "open"
+        self._enter("open")
         self._last_send = time.monotonic()
         await self._emit("Open", OpenEvent({"type": "Open", "request_id": self.request_ids[-1],
                                             "url": self.url}))
@@ -185,7 +183,7 @@ class AsyncLiveConnection(EventHub):
             self._closing = True
             async with self._lock:  # type: ignore[union-attr]
                 if self.state == "open":
-                    self.state = "closing"
+                    self._enter("closing")
                 await self._write(json.dumps({"type": "CloseStream"}))
 
     async def wait(self, timeout: float | None = None) -> "Transcript":
@@ -203,7 +201,7 @@ class AsyncLiveConnection(EventHub):
 
     async def close(self) -> None:
         """Close at once without waiting for results (no reconnect after this)."""
-        self._aborted = True
+        self._ending = self._ending or "aborted"
         if self.feeder is not None and not self.feeder.done() and asyncio.current_task() is not self.feeder:
             self.feeder.cancel()
         await super().close()
@@ -287,7 +285,7 @@ class AsyncLiveConnection(EventHub):
         try:
             while True:
                 code, reason = await self._read(self._ws)
-                if self._aborted or self._fatal:
+                if self._ending:
                     break
                 if code == 1000:
                     break
@@ -305,7 +303,7 @@ class AsyncLiveConnection(EventHub):
             self._fail("CLIENT-ERROR", f"{type(exc).__name__}: {exc}")
         finally:
             self._mark_closed(code, reason)
-            if self._client_error and self.error is not None:
+            if self._ending == "client error":  # the server's own Error was emitted as it arrived
                 await self._emit("Error", self.error)
             await self._emit("Close", CloseEvent({"type": "Close", "code": code, "reason": reason}))
             self._wake()
@@ -321,9 +319,9 @@ class AsyncLiveConnection(EventHub):
 
     async def _reconnect(self, code: int) -> bool:
         """Open a new socket and re-send the audio no final covers. False if it cannot."""
-        self.state = "reconnecting"
+        self._enter("reconnecting")
         last: Exception | None = None
-        while self.reconnects < self.max_reconnects and not self._aborted:
+        while self.reconnects < self.max_reconnects and not self._ending:
             self.reconnects += 1
             await asyncio.sleep(min(2.0, 0.1 * 2 ** (self.reconnects - 1)))
             async with self._lock:  # type: ignore[union-attr]
@@ -341,7 +339,7 @@ class AsyncLiveConnection(EventHub):
                 offset, resume = self._audio.resume_point(covered)
                 self._offset = resume
                 self._ws = ws
-                self.state = "closing" if self._closing else "open"
+                self._enter("closing" if self._closing else "open")
                 sent = 0
                 for chunk in self._audio.since(offset):
                     await self._write(chunk)
@@ -365,7 +363,7 @@ class AsyncLiveConnection(EventHub):
     def _fail(self, err_code: str, err_msg: str) -> None:
         if self.error is None:
             self.error = ErrorMessage({"type": "Error", "err_code": err_code, "err_msg": err_msg})
-            self._client_error = True
+            self._ending = "client error"
 
     async def _handle(self, frame: str | bytes) -> None:
         message = parse_message(frame).shifted(self._offset)
@@ -387,7 +385,7 @@ class AsyncLiveConnection(EventHub):
             self.metadata = message
         elif isinstance(message, ErrorMessage):
             self.error = message
-            self._fatal = True  # the server explains why it closes: do not reconnect into it
+            self._ending = "server error"  # the server explains why it closes: do not reconnect into it
         await self._record(message, message.type if message.type in EVENTS else "Unhandled")
 
     async def _ping(self) -> bool:
