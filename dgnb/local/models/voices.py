@@ -71,7 +71,7 @@ def synthesize(text: str, voice: str, speed: float = 1.0) -> tuple[np.ndarray, i
     (float32 samples in [-1, 1], sample rate)."""
     engine, name = _engine(voice)
     if engine == "espeak":
-        from .samples import synthesize as espeak
+        from .espeak import synthesize as espeak
 
         settings = _espeak_settings(name)
         settings["rate"] = int(round(settings.get("rate", 175) * speed))
@@ -97,7 +97,7 @@ def synthesize(text: str, voice: str, speed: float = 1.0) -> tuple[np.ndarray, i
 
 
 def _espeak_settings(name: str) -> dict:
-    """``espeak:en-us+f3`` or ``espeak:agent`` (a samples.VOICES key) -> espeak-ng settings."""
-    from .samples import VOICES
+    """``espeak:en-us+f3`` or ``espeak:agent`` (an espeak.VOICES key) -> espeak-ng settings."""
+    from .espeak import VOICES
 
     return dict(VOICES[name]) if name in VOICES else {"name": name}
