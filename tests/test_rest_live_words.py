@@ -2,7 +2,7 @@
 pipeline (``dgnb/local/text/words.py``), so every formatting option must act alike on both paths.
 
 The preamble is read alike by both paths (live finals are read with the seconds before them as context),
-so the formatted words are compared directly, option by option. Its speech has no numbers, fillers or
+so the formatted words are compared directly. Its speech has no numbers, fillers or
 profanity, so there those options must leave both paths' words alike; ``replace`` changes a word on both.
 """
 from __future__ import annotations
