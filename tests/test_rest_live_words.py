@@ -8,15 +8,12 @@ profanity, so there those options must leave both paths' words alike; ``replace`
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
 
 import httpx
 import jiwer
 import pytest
 
 from conftest import recorded
-from local_server import start_server, stop_server
 from test_local_live import MULAW, SILENCE_2S, finals, split, stream
 
 pytestmark = [recorded, pytest.mark.slow]
@@ -30,16 +27,6 @@ CASES = {
                            "replace": "constitution:charter", "filler_words": "true", "search": "union",
                            "keyterm": "tranquility"},
 }
-
-
-@pytest.fixture(scope="module")
-def server():
-    with tempfile.TemporaryDirectory(prefix="dgnb-rest-live-") as tmp:
-        srv = start_server(Path(tmp))
-        try:
-            yield srv
-        finally:
-            stop_server(srv)
 
 
 def punctuated(words: list[dict]) -> list[str]:
@@ -61,8 +48,8 @@ def live_words(server, query: dict) -> list[dict]:
 
 
 @pytest.mark.parametrize("option", list(CASES))
-def test_an_option_gives_the_same_words_over_rest_and_live(server, option):
-    rest, live = rest_words(server, CASES[option]), live_words(server, CASES[option])
+def test_an_option_gives_the_same_words_over_rest_and_live(local_server, option):
+    rest, live = rest_words(local_server, CASES[option]), live_words(local_server, CASES[option])
     assert [w["word"] for w in rest] == [w["word"] for w in live], (punctuated(rest), punctuated(live))
     if "replace" in CASES[option]:
         assert "charter" in [w["word"] for w in live] and "constitution" not in [w["word"] for w in live]
@@ -70,6 +57,6 @@ def test_an_option_gives_the_same_words_over_rest_and_live(server, option):
 
 @pytest.mark.xfail(strict=True, reason="live ends every final with a full stop (and no capital after it) "
                                        "where REST, reading the whole sentence, writes a comma")
-def test_punctuation_is_alike_over_rest_and_live(server):
-    rest, live = rest_words(server, {"punctuate": "true"}), live_words(server, {"punctuate": "true"})
+def test_punctuation_is_alike_over_rest_and_live(local_server):
+    rest, live = rest_words(local_server, {"punctuate": "true"}), live_words(local_server, {"punctuate": "true"})
     assert punctuated(rest) == punctuated(live)
