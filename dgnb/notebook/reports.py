@@ -199,6 +199,7 @@ class UsageReport:
         return str(self.balances["units"].iloc[0]).upper() if len(self.balances) else "USD"
 
 
+_FIGSIZE = (8, 3.5)  #: inches, in a notebook and in the exported page alike
 _CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;font-size:0.9em;margin:0.5em 0 1.5em}"
         "td,th{border:1px solid #ddd;padding:0.2em 0.6em;text-align:right}img{max-width:100%;display:block}")
@@ -211,7 +212,7 @@ def _png(plot) -> str:
 
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 3.5))
+    fig = Figure(figsize=_FIGSIZE)
     plot(fig.subplots())
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -228,7 +229,7 @@ def _axes(ax):
         return ax
     import matplotlib.pyplot as plt
 
-    _, ax = plt.subplots(figsize=(8, 3.5))
+    _, ax = plt.subplots(figsize=_FIGSIZE)
     return ax
 
 

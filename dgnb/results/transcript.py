@@ -654,30 +654,30 @@ def _blocks_frame(blocks: list[tuple[int, int, list]], name: str, values: dict |
                  optional=OPTIONAL.get(name))
 
 
+def _word_at(words: list, index: Any) -> dict | None:
+    """The word a segment's start_word/end_word index names (a whole float counts; past the end, the
+    last word), or None when the index names none."""
+    if isinstance(index, float) and index.is_integer():
+        index = int(index)
+    if not isinstance(index, int) or isinstance(index, bool) or not words or index < 0:
+        return None
+    word = words[min(index, len(words) - 1)]
+    return word if isinstance(word, dict) else None
+
+
 def _word_speakers(alt: Mapping[str, Any], rows: list[dict]) -> list[Any]:
     """The speaker of each row's first word (start_word), or None when not diarized."""
     words = _list(alt.get("words"))
-    out = []
-    for r in rows:
-        i = r.get("start_word")
-        word = words[i] if isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(words) else None
-        speaker = word.get("speaker") if isinstance(word, dict) else None
-        out.append(speaker if isinstance(speaker, int) and not isinstance(speaker, bool) else None)
-    return out
+    speakers = [(_word_at(words, r.get("start_word")) or {}).get("speaker") for r in rows]
+    return [s if isinstance(s, int) and not isinstance(s, bool) else None for s in speakers]
 
 
 def _word_times(alt: Mapping[str, Any], rows: list[dict]) -> tuple[list[float], list[float]]:
     """Start/end seconds of rows with start_word/end_word (inclusive) indices into the words."""
     words = _list(alt.get("words"))
-    n = len(words)
 
     def at(index: Any, key: str) -> float:
-        if isinstance(index, float) and index.is_integer():
-            index = int(index)
-        if not isinstance(index, int) or isinstance(index, bool) or n == 0 or index < 0:
-            return float("nan")
-        word = words[min(index, n - 1)]
-        value = word.get(key) if isinstance(word, dict) else None
+        value = (_word_at(words, index) or {}).get(key)
         return float(value) if isinstance(value, (int, float)) else float("nan")
 
     return [at(r.get("start_word"), "start") for r in rows], [at(r.get("end_word"), "end") for r in rows]

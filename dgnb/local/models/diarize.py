@@ -328,6 +328,8 @@ def _mfcc_features(x: np.ndarray, windows) -> np.ndarray:
 
 
 METHODS = ("campplus", "mfcc")
+#: ``metadata.diarize_info.arch`` of each method: speech regions, voice prints, clustering.
+ARCH = {"campplus": "vad-campplus-spectral", "mfcc": "vad-mfcc-agglomerative"}
 
 
 def default_method() -> str:

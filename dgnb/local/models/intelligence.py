@@ -102,8 +102,9 @@ def sentiment(words: list[dict], *, annotate: bool = False) -> dict:
 
     Each sentence is scored with VADER's compound score; consecutive sentences of one speaker with
     the same label are merged into one segment (Deepgram reports sentiment shifts), scored by their
-    word-weighted mean: a segment never spans a change of speaker. ``average`` is the word-weighted mean over the whole text. With ``annotate`` every word
-    also gets its segment's "sentiment" and "sentiment_score" (in place), as Deepgram does.
+    word-weighted mean: a segment never spans a change of speaker. ``average`` is the word-weighted
+    mean over the whole text. With ``annotate`` every word also gets its segment's "sentiment" and
+    "sentiment_score" (in place), as Deepgram does.
     """
     analyzer = _vader()
     scored = []

@@ -81,8 +81,9 @@ def plain_word(text: str) -> str:
 
 
 def _describe(model: str | None) -> tuple[str, dict, "packaged_models.Packaged | None"]:
-    """(what to load, model_info, the packaged model whose sha256 is still to verify) for a model argument: a packaged model's name
-    (:mod:`.packaged_models`), a CTranslate2 directory, or a faster-whisper name already in its cache."""
+    """(what to load, model_info, the packaged model whose sha256 is still to verify) for a model
+    argument: a packaged model's name (:mod:`.packaged_models`), a CTranslate2 directory, or a
+    faster-whisper name already in its cache."""
     name = packaged_models.canonical(model)
     if name is not None:
         known = packaged_models.PACKAGED[name]

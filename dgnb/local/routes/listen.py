@@ -363,8 +363,8 @@ def build_response(recognizer, audio, channel_samples, channel_words, opts: List
     if any(diarized for _, _, _, diarized in parts):
         from ..models import diarize
 
-        arch = {"campplus": "vad-campplus-spectral", "mfcc": "vad-mfcc-agglomerative"}[diarize.default_method()]
-        metadata["diarize_info"] = {"model_uuid": FEATURE_MODEL_UUIDS["diarize"], "arch": arch}
+        metadata["diarize_info"] = {"model_uuid": FEATURE_MODEL_UUIDS["diarize"],
+                                    "arch": diarize.ARCH[diarize.default_method()]}
     if opts.tag:
         metadata["tags"] = list(opts.tag)
     if opts.extra:
