@@ -151,8 +151,15 @@ class Recognizer:
         clips = speech_clips(x, stop=stop)
         if not clips:
             return []
-        # a live phrase (quick) was cut at its pauses already: it is decoded whole once it holds speech
-        clips = "0" if quick else clips
+        if quick:  # a live phrase was cut at its pauses already: it is decoded whole once it holds speech
+            return self._read(x, "0", True, hotwords, offset, stop)
+        words: list[dict] = []
+        for lo, hi, span_clips in decode_spans(clips, x.size, DECODE_SPAN):
+            words += self._read(x[lo:hi], span_clips, False, hotwords, offset + lo / 16000, stop)
+        return words
+
+    def _read(self, x: np.ndarray, clips, quick: bool, hotwords: str | None, offset: float,
+              stop: threading.Event | None) -> list[dict]:
         words = self._decode(x, clips, quick, None, offset, stop)
         if hotwords and words:
             words = with_prompted_terms(words, self._decode(x, clips, quick, hotwords, offset, stop), hotwords)
@@ -200,14 +207,15 @@ def with_prompted_terms(plain: list[dict], prompted: list[dict], terms: str) -> 
     return out
 
 
+MAX_CLIP = 300  # seconds: a clip ends at the last pause before it would be longer (see decode_spans)
 VAD_BLOCK = 16000 * 60  # samples the voice-activity model reads at a time: memory stays flat on hour-long files
 
 
 def speech_clips(x: np.ndarray, rate: int = 16000, stop: threading.Event | None = None) -> list[float]:
     """Where ``x`` has speech, as flat ``[start, end, start, end, ...]`` seconds (faster-whisper's
     ``clip_timestamps``): the Silero voice-activity model shipped with faster-whisper, its regions
-    padded by 0.4 s and joined across pauses under 2 s. Each clip is decoded on its own, so the
-    recogniser never bridges a long pause with invented words. The audio is read a minute at a
+    padded by 0.4 s and joined across pauses under 2 s (up to :data:`MAX_CLIP`). Each clip is decoded
+    on its own, so the recogniser never bridges a long pause with invented words. The audio is read a minute at a
     time (the model batches all windows it is given, so a longer read costs more memory), and an hour
     costs no more than a minute.
 
@@ -223,11 +231,43 @@ def speech_clips(x: np.ndarray, rate: int = 16000, stop: threading.Event | None 
             raise Stopped(offset / rate)
         for chunk in get_speech_timestamps(x[offset:offset + VAD_BLOCK], options, sampling_rate=rate):
             start, end = chunk["start"] + offset, chunk["end"] + offset
-            if regions and start - regions[-1][1] < join:  # one region across the blocks' seam
+            gap = start - regions[-1][1] if regions else None
+            # one region across pauses under 2 s and the blocks' seams, but never one longer than MAX_CLIP
+            # where it can end at a real pause
+            if gap is not None and gap < join and (gap < rate // 10 or end - regions[-1][0] <= MAX_CLIP * rate):
                 regions[-1][1] = end
             else:
                 regions.append([start, end])
     return [round(t / rate, 3) for region in regions for t in region]
+
+
+DECODE_SPAN = MAX_CLIP  # seconds of audio the recogniser is given at a time (it computes features for all it is given)
+_MARGIN = 8000  # samples of real audio kept either side of a span, so its edge frames see what the whole file has
+
+
+def decode_spans(clips: list[float], n_samples: int, span: float, rate: int = 16000) -> list[tuple[int, int, list[float]]]:
+    """The speech ``clips`` grouped into spans of at most ``span`` seconds, as ``(first sample, end sample,
+    the group's clips relative to its first sample)``: each clip is decoded on its own anyway, so giving
+    the recogniser one span at a time reads the same words (but for the odd word: Whisper scales its
+    features to the loudest frame it is given), and an hour costs no more memory than five minutes
+    (its features would take hundreds of MB). A clip longer than ``span`` is a span alone
+    (:func:`speech_clips` cuts none longer than :data:`MAX_CLIP`).
+
+    >>> decode_spans([1.0, 2.0, 250.0, 260.0, 400.0, 410.0], 16000 * 420, span=300)
+    [(8000, 4168000, [0.5, 1.5, 249.5, 259.5]), (6392000, 6568000, [0.5, 10.5])]
+    """
+    groups: list[list[float]] = []
+    for start, end in zip(clips[0::2], clips[1::2]):
+        if groups and end - groups[-1][0] <= span:
+            groups[-1] += [start, end]
+        else:
+            groups.append([start, end])
+    out = []
+    for group in groups:
+        lo = max(0, int(group[0] * rate) - _MARGIN)
+        hi = min(n_samples, int(group[-1] * rate) + _MARGIN)
+        out.append((lo, hi, [round(t - lo / rate, 3) for t in group]))
+    return out
 
 
 def _windowed_model_class():
