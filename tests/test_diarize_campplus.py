@@ -88,19 +88,24 @@ def test_live_tracker_keeps_two_voices_apart_as_rest_does_and_embeds_each_window
     embedded = []
     real = campplus.embed
     monkeypatch.setattr(campplus, "embed", lambda stretches, **kw: embedded.extend(stretches) or real(stretches, **kw))
-    conv = diarize_set.conversations(0)[0]  # two readers, 45 s, streamed in 2 s pieces
-    live = live_turns(conv, "campplus")
+    conv = diarize_set.conversations(0)[0]  # two readers, 45 s
+    live = live_turns(conv, "campplus", step=2.0)  # labelled every 2 s, cut anywhere: the harsher case
     assert len({t.speaker for t in live}) == 2
     n_windows = len(embedded)
     rest = diarize.segment_speakers(conv.audio, method="campplus")
     # each window's print is kept: live embeds the windows about once (those at a growing edge again), where
     # clustering the whole stream afresh at every final would embed ~n^2/2 of them
     assert n_windows <= 2 * (len(embedded) - n_windows)
-    a, b = _grid(rest, conv.duration), _grid(live, conv.duration)
-    both = (a >= 0) & (b >= 0)
-    m = np.array([[np.sum((a[both] == x) & (b[both] == y)) for y in (0, 1)] for x in (0, 1)])
-    rows, cols = linear_sum_assignment(-m)
-    assert m[rows, cols].sum() / both.sum() >= 0.9
+
+    def agreement(live):
+        a, b = _grid(rest, conv.duration), _grid(live, conv.duration)
+        both = (a >= 0) & (b >= 0)
+        m = np.array([[np.sum((a[both] == x) & (b[both] == y)) for y in (0, 1)] for x in (0, 1)])
+        rows, cols = linear_sum_assignment(-m)
+        return m[rows, cols].sum() / both.sum()
+
+    assert agreement(live) >= 0.9  # measured 0.963
+    assert agreement(live_turns(conv, "campplus")) >= 0.95  # labelled at each final, as the engine does: 1.000
 
 
 @needs_campplus

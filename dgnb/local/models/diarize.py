@@ -476,6 +476,7 @@ def segment_speakers(samples: np.ndarray, *, max_speakers: int = 10, method: str
 
 
 _NEW_VOICE_WINDOWS = 2  # live names a new voice once two of its windows were seen unnamed twice running
+_SURE_WINDOWS = 6  # ...or at once when it has this many (3 s of speech or more; finals can be 10 s apart)
 
 
 _CLEARLY_ANOTHER = 0.6  # a new cluster this unlike every named voice is named at once
@@ -570,7 +571,8 @@ class SpeakerTracker:
             seen = sum(any(min(b, q) - max(a, p) > (b - a) / 2 for p, q in self._pending) for a, b in mine)
             named = [i for i in mapping if sizes[i] > 1]
             clear = sizes[lab] > 1 and all(likeness(lab, i) < _CLEARLY_ANOTHER for i in named)
-            if not mapping or (sizes[lab] >= _NEW_VOICE_WINDOWS and (seen >= _NEW_VOICE_WINDOWS or clear)):
+            if not mapping or (sizes[lab] >= _NEW_VOICE_WINDOWS
+                                and (seen >= _NEW_VOICE_WINDOWS or clear or sizes[lab] >= _SURE_WINDOWS)):
                 mapping[lab] = self._issued
                 self._issued += 1
             else:
