@@ -420,3 +420,21 @@ def test_import_stays_light():
 
 def test_doctests():
     assert doctest.testmod(transcript_module).failed == 0
+
+
+@recorded
+def test_no_pandas_until_a_dataframe_is_asked_for():
+    """A Transcript's text, duration, card and captions read the response as it is: pandas (0.3 s to import)
+    and numpy are imported by the first DataFrame only, so a script's first transcript comes sooner."""
+    path = sorted((RESPONSES / "listen-rest").glob("*-response.json"))[0]
+    code = (
+        "import json, sys\n"
+        "from dgnb.results.transcript import Transcript\n"
+        f"t = Transcript.from_response(json.load(open({str(path)!r})))\n"
+        "seen = [t.transcript, t.duration, t.summary, t.confidence, t.speakers, repr(t), t._repr_html_(), t.to_webvtt(), t.to_srt()]\n"
+        "print('pandas' in sys.modules, 'numpy' in sys.modules, bool(seen[0]))\n"
+        "t.words\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False", "True", "True"]

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import numpy as np
-
-from .frames import as_list as _list, dig as _dig, number as _number
+from .records import as_list as _list, dig as _dig, number as _number
 
 MAX_CHANNELS = 256  # bound on channel_index values trusted from live messages
 
@@ -63,7 +61,7 @@ def response_from_live(messages: list[Mapping[str, Any]]) -> dict:
         while len(alts) <= a:
             alts.append({"transcript": "", "confidence": 0.0, "words": []})
         alts[a] = {"transcript": " ".join(texts),
-                   "confidence": float(np.mean(confidences)) if confidences else 0.0,
+                   "confidence": sum(confidences) / len(confidences) if confidences else 0.0,
                    "words": words}
     for c, found in entities.items():
         if channels[c]["alternatives"]:

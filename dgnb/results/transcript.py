@@ -21,17 +21,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import numpy as np
-import pandas as pd
-
 from .style import clock as _clock, speaker_colour
-from .frames import Spec, as_list as _list, dig as _dig, frame, segments as _segments
+from .records import as_list as _list, dig as _dig, segments as _segments
 from .live_assembly import response_from_live
 
 __all__ = ["Transcript"]
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..notebook.plots import TranscriptPlots
+    from .frames import Spec
 
 # --- column specs (public through Transcript.COLUMNS) -------------------------------------
 SENTIMENT_COLUMNS: Spec = {"sentiment": "string", "sentiment_score": "float64"}
@@ -642,8 +642,17 @@ def _first_alternative(response: Mapping[str, Any]) -> Mapping[str, Any]:
     return alts[0] if alts and isinstance(alts[0], dict) else {}
 
 
+def frame(*args, **kwargs) -> pd.DataFrame:
+    """:func:`.frames.frame`, imported when the first DataFrame is asked for (pandas takes ~0.3 s to import)."""
+    from .frames import frame as build
+
+    return build(*args, **kwargs)
+
+
 def _blocks_frame(blocks: list[tuple[int, int, list]], name: str, values: dict | None = None) -> pd.DataFrame:
     """Frame of records grouped in (channel, alternative, records) blocks."""
+    import numpy as np
+
     records = blocks[0][2] if len(blocks) == 1 else [r for _, _, rs in blocks for r in rs]
     if not all(type(r) is dict for r in records):  # keep row counts aligned with the blocks
         records = [r if isinstance(r, Mapping) else {} for r in records]
