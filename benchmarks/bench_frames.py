@@ -1,7 +1,8 @@
 """Time building Transcript.words for a synthetic 10-hour, ~100k-word diarized response.
 
 Run: python benchmarks/bench_frames.py [--words N] [--runs R]
-Prints the median build time (target: <= 150 ms for 100k words).
+Prints the median build time beside pandas' own constructor on the same words, alternating
+(target: <= 150 ms for 100k words, and <= 1.1x pandas).
 """
 from __future__ import annotations
 
@@ -37,14 +38,23 @@ def synthetic_response(n_words: int = 100_000, hours: float = 10.0, seed: int = 
                                                           "words": words}]}]}}
 
 
-def words_frame_times(response: dict, runs: int = 7) -> tuple[list[float], "object"]:
-    """Seconds to build ``.words`` on a fresh Transcript each run (nothing cached), and the frame."""
+def words_frame_times(response: dict, runs: int = 7, baseline: list[float] | None = None) -> tuple[list[float], "object"]:
+    """Seconds to build ``.words`` on a fresh Transcript each run (nothing cached), and the frame. With
+    ``baseline``, each run is followed by pandas' own ``pd.DataFrame(words)`` of the same words (untyped,
+    no channel columns), whose seconds are appended to it: the two alternate."""
+    import pandas as pd
+
+    words = response["results"]["channels"][0]["alternatives"][0]["words"]
     times = []
     for _ in range(runs):
         t = Transcript(response)
         begin = time.perf_counter()
         df = t.words
         times.append(time.perf_counter() - begin)
+        if baseline is not None:
+            begin = time.perf_counter()
+            pd.DataFrame(words)
+            baseline.append(time.perf_counter() - begin)
     return times, df
 
 
@@ -60,10 +70,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     response = synthetic_response(args.words)
-    times, df = words_frame_times(response, args.runs)
+    pandas_times: list[float] = []
+    times, df = words_frame_times(response, args.runs, pandas_times)
     print(f"words DataFrame: {len(df):,} rows x {df.shape[1]} columns")
-    print(f"build time over {args.runs} runs: median {statistics.median(times) * 1000:.1f} ms, "
-          f"min {min(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms (target <= 150 ms)")
+    for name, seconds in (("dgnb .words", times), ("pd.DataFrame(words)", pandas_times)):
+        print(f"{name:<20} over {args.runs} runs: median {statistics.median(seconds) * 1000:.1f} ms, "
+              f"range {min(seconds) * 1000:.1f}-{max(seconds) * 1000:.1f} ms")
+    print(f"ratio {statistics.median(times) / statistics.median(pandas_times):.2f} (target <= 150 ms and <= 1.1x pandas)")
     begin = time.perf_counter()
     Transcript(response)._repr_html_()
     print(f"_repr_html_ on the same response: {(time.perf_counter() - begin) * 1000:.1f} ms")
