@@ -149,25 +149,23 @@ def fbank(samples: np.ndarray) -> np.ndarray:
 
 
 def embed(stretches: list[np.ndarray], batch: int = 16) -> np.ndarray:
-    """One L2-normalised 192-d voice print per stretch of 16 kHz speech (each at least 0.1 s)."""
-    feats = [fbank(s) for s in stretches]
-    out = np.zeros((len(feats), 192), dtype=np.float32)
+    """One L2-normalised 192-d voice print per stretch of 16 kHz speech (each at least 0.1 s). Filter banks
+    are computed a batch at a time, so an hour's windows cost one batch's memory, not all of theirs."""
+    frames = [1 + (len(s) - _WIN) // _HOP if len(s) >= _WIN else 0 for s in stretches]
+    if any(n < 10 for n in frames):
+        raise ValueError("a stretch to embed must hold at least 0.1 s of audio")
+    out = np.zeros((len(stretches), 192), dtype=np.float32)
     sess = _session()
-    order = np.argsort([len(f) for f in feats])  # batch stretches of similar length together
+    order = np.argsort(frames, kind="stable")  # batch stretches of similar length together
     for i in range(0, len(order), batch):
         idx = order[i:i + batch]
-        if any(len(feats[j]) < 10 for j in idx):
-            raise ValueError("a stretch to embed must hold at least 0.1 s of audio")
-        longest = max(len(feats[j]) for j in idx)
-        for j in idx:  # equal lengths in a batch: run stretches of different length one by one
-            if len(feats[j]) != longest:
-                break
-        else:
+        feats = [fbank(stretches[j]) for j in idx]
+        if len({len(f) for f in feats}) == 1:
             with _lock:
-                out[idx] = sess.run(None, {"feats": np.stack([feats[j] for j in idx])})[0]
+                out[idx] = sess.run(None, {"feats": np.stack(feats)})[0]
             continue
-        for j in idx:
+        for j, f in zip(idx, feats):  # stretches of different length run one by one
             with _lock:
-                out[j] = sess.run(None, {"feats": feats[j][None]})[0][0]
+                out[j] = sess.run(None, {"feats": f[None]})[0][0]
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.maximum(norms, 1e-9)

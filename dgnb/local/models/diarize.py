@@ -46,7 +46,12 @@ def _check(samples) -> np.ndarray:
         raise ValueError("diarization needs mono audio: a 1-D array of 16 kHz samples")
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError("diarization needs float samples in [-1, 1]")
-    return np.nan_to_num(x.astype(np.float32, copy=False))
+    x = x.astype(np.float32, copy=False)
+    # a copy only when there is something to clean (the sum of finite samples is finite): an hour is 230 MB
+    return x if np.isfinite(np.sum(x, dtype=np.float64)) else np.nan_to_num(x)
+
+
+_VAD_BLOCK = 2_000  # 30 ms frames (one minute)
 
 
 def speech_segments(samples: np.ndarray, *, aggressiveness: int = 2, min_gap: float = 0.3,
@@ -62,15 +67,18 @@ def speech_segments(samples: np.ndarray, *, aggressiveness: int = 2, min_gap: fl
     n = len(x) // frame
     if n == 0:
         return []
-    pcm = (np.clip(x[: n * frame], -1, 1) * 32767).astype("<i2")
+    # a minute of frames at a time: the float copies of a whole hour would take a GB
+    pcm, energy = np.empty(n * frame, "<i2"), np.empty(n)
+    for i in range(0, n, _VAD_BLOCK):
+        block = np.clip(x[i * frame:min(n, i + _VAD_BLOCK) * frame], -1, 1) * 32767
+        pcm[i * frame:i * frame + block.size] = block
+        frames = pcm[i * frame:i * frame + block.size].reshape(-1, frame).astype(np.float64)
+        energy[i:i + len(frames)] = 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-3)
     vad = webrtcvad.Vad(int(aggressiveness))
     # webrtcvad calls speech on near-silent frames with any tiny noise at low aggressiveness:
     # require a minimum energy relative to the loudest part of the recording as well.
-    frames = pcm.reshape(n, frame)
-    energy = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-3)
     floor = np.percentile(energy, 95) - 45.0
-    raw = pcm.tobytes()
-    flags = np.array([energy[i] > floor and vad.is_speech(raw[i * frame * 2:(i + 1) * frame * 2], SR)
+    flags = np.array([energy[i] > floor and vad.is_speech(pcm[i * frame:(i + 1) * frame].tobytes(), SR)
                       for i in range(n)])
     segs: list[list[float]] = []
     step = frame / SR
