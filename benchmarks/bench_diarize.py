@@ -16,6 +16,12 @@ label, given the same label after the best one-to-one mapping.
     python benchmarks/bench_diarize.py [--method mfcc] [--method campplus] [--method live-campplus] [--seed 0]
     python benchmarks/bench_diarize.py --short     # 60 short two-voice calls instead
     python benchmarks/bench_diarize.py --calibration
+    python benchmarks/bench_diarize.py --long 8 --cap 200   # long recordings: a spread sample clustered, or all
+
+``--long``: the dev set's many-voice conversations made ``MINUTES`` long; each is diarized clustering every
+window and clustering ``--cap`` of them spread evenly (the rest take the nearest voice), as the engine does
+beyond ``diarize.MAX_CLUSTERED`` windows; the same voice prints serve both. The cap's share of windows
+here (about a third) is what an hour keeps of its windows in the engine.
 """
 from __future__ import annotations
 
@@ -29,8 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diarize_set import (PHONE_CALL, PHONE_CALL_TURNS, RATE, Conversation, conversations, load,  # noqa: E402
-                         missing_sources, short_calls, speech_time_right)
+from diarize_set import (PHONE_CALL, PHONE_CALL_TURNS, PLAN, RATE, Conversation, conversations, load,  # noqa: E402
+                         long_conversation, missing_sources, short_calls, speech_time_right)
 
 
 def der(conv, turns) -> float:
@@ -133,6 +139,48 @@ def calibration(seeds=(0, 1, 2)) -> None:
         print(f"  {margin:6.3f} {'right' if ok else 'WRONG'} seed {seed} {name}")
 
 
+def long_recordings(minutes: float, cap: int, seed: int) -> None:
+    """Clustering a spread sample of windows against clustering them all, on long many-voice conversations."""
+    from dgnb.local.models import diarize
+
+    prints: dict = {}
+    embed = diarize._campplus_features
+
+    def remembered(x, windows):  # one set of voice prints per recording, for both ways
+        key = (x.ctypes.data, len(x), tuple(windows[:3]), len(windows))
+        if key not in prints:
+            prints[key] = embed(x, windows)
+        return prints[key]
+
+    diarize._campplus_features = remembered
+    ways = {"all windows": 10 ** 9, f"{cap} spread": cap}
+    scores: dict[str, list[tuple[bool, float, float]]] = {w: [] for w in ways}
+    print(f"{'conversation':46s} {'min':>5s} {'windows':>7s} {'true':>4s}" + "".join(f" | {w:>12s} n   DER   sec" for w in ways))
+    for i, (speakers, telephone, overlap) in enumerate(PLAN):
+        if len(speakers) < 2 or set(speakers) & set(missing_sources()):
+            continue
+        c = long_conversation(speakers, telephone=telephone, overlap=overlap, minutes=minutes, seed=seed,
+                              name=f"{i:02d} {'+'.join(speakers)}{' tel' if telephone else ''}{' ovl' if overlap else ''}")
+        x = diarize._check(c.audio)
+        windows = diarize._windows(diarize.speech_segments(x), 1 + max(0, len(x) - diarize._WIN) // diarize._HOP)
+        remembered(x, windows)  # the voice prints, before either way's clock starts
+        row = f"{c.name:46s} {c.duration / 60:5.1f} {len(windows):7d} {c.speakers:4d}"
+        for way, most in ways.items():
+            diarize.MAX_CLUSTERED = most
+            turns, sec = run("campplus", c)
+            n, d = len({t.speaker for t in turns}), der(c, turns)
+            scores[way].append((n == c.speakers, d, sec))
+            row += f" | {'':>12s} {n}{' ' if n == c.speakers else '!'} {d:5.3f} {sec:5.1f}"
+        print(row, flush=True)
+        prints.clear()
+    print()
+    for way, rs in scores.items():
+        ders = [d for _, d, _ in rs]
+        print(f"{way:12s} count right {sum(ok for ok, _, _ in rs)}/{len(rs)}; DER median {statistics.median(ders):.3f} "
+              f"range {min(ders):.3f}-{max(ders):.3f}; "
+              f"seconds after the voice prints: median {statistics.median(r for _, _, r in rs):.2f}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", action="append", help="diarizer method (repeat to compare); default: the engine's")
@@ -140,7 +188,11 @@ def main(argv=None) -> None:
     ap.add_argument("--short", action="store_true", help="the 60 short two-voice calls instead of the dev set")
     ap.add_argument("--calibration", action="store_true", help="speaker_confidence and count margin, seeds 0-2")
     ap.add_argument("--live-step", type=float, help="live methods label every this many seconds (default: at finals)")
+    ap.add_argument("--long", type=float, metavar="MINUTES", help="long recordings: a spread sample clustered, or all")
+    ap.add_argument("--cap", type=int, default=200, help="with --long: windows clustered in the spread sample")
     args = ap.parse_args(argv)
+    if args.long:
+        return long_recordings(args.long, args.cap, args.seed)
     if args.calibration:
         return calibration()
     from dgnb.local.models import diarize

@@ -250,6 +250,21 @@ def conversations(seed: int = 0, plan=PLAN) -> list[Conversation]:
     return out
 
 
+def long_conversation(speakers: tuple[str, ...], *, telephone: bool, overlap: bool, minutes: float, seed: int = 0,
+                      name: str = "") -> Conversation:
+    """A conversation of ``minutes``: conversations of the same voices built with successive seeds, one
+    after another (so utterances recur, shuffled: the voices have a few minutes of audio each)."""
+    parts, t, k = [], 0.0, 0
+    while t < minutes * 60:
+        c = build(speakers, telephone=telephone, overlap=overlap, seed=seed * 1000 + 7919 * k)
+        parts.append((t, c))
+        t, k = t + c.duration, k + 1
+    audio = np.concatenate([c.audio for _, c in parts])
+    reference = [(round(s + t0, 3), round(e + t0, 3), who) for t0, c in parts for s, e, who in c.reference]
+    return Conversation(name or "+".join(speakers), audio, reference, len(set(speakers)),
+                        "telephone" if telephone else "wide")
+
+
 # Short two-voice calls: a greeting of 1-2 s and a one-sentence reply, in both orders (notebooks/07's kind).
 GREETINGS = ("Thanks for calling Acme.", "Acme support, good morning.", "Hello, Acme here.", "Acme, how can I help?",
              "Good afternoon, this is Acme.", "Acme billing, hello.")

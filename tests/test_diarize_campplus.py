@@ -193,3 +193,18 @@ def test_the_real_phone_call_rest_and_live_against_its_hand_labels():
     assert {t.speaker for t in rest} == {t.speaker for t in live} == {0, 1}
     assert diarize_set.speech_time_right(rest, call.reference, call.duration) >= 0.95  # measured 0.971
     assert diarize_set.speech_time_right(live, call.reference, call.duration) >= 0.93  # measured 0.959
+
+
+@needs_campplus
+@pytest.mark.skipif(diarize_set.missing_sources() != [], reason="apt-get install codec2-examples pocketsphinx-testdata")
+def test_a_long_recording_clusters_a_spread_sample_and_labels_the_rest_alike(monkeypatch):
+    """Beyond MAX_CLUSTERED windows the engine clusters a spread sample (memory and time stay flat on an
+    hour); the other windows take the nearest voice. Here a third of a three-voice conversation's windows."""
+    conv = diarize_set.long_conversation(("librivox", "david", "hts2"), telephone=False, overlap=False, minutes=2)
+    full = diarize.segment_speakers(conv.audio)
+    x = diarize._check(conv.audio)
+    n = len(diarize._windows(diarize.speech_segments(x), 1 + (len(x) - diarize._WIN) // diarize._HOP))
+    monkeypatch.setattr(diarize, "MAX_CLUSTERED", n // 3)
+    sampled = diarize.segment_speakers(conv.audio)
+    assert len({t.speaker for t in sampled}) == len({t.speaker for t in full}) == 3
+    assert der(conv, sampled) <= der(conv, full) + 0.02 and der(conv, sampled) <= 0.1

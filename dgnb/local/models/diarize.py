@@ -312,6 +312,8 @@ def count_margin(emb: np.ndarray, labels: np.ndarray) -> float:
     Several voices: 0.8 minus the likeness of the two most alike (near 0: they are nearly one voice).
     One voice: the likeness of its best split in two, minus 0.8 (near 0: it is nearly two).
     """
+    pick = _spread(len(emb))  # the windows a long recording was clustered on (see MAX_CLUSTERED)
+    emb, labels = emb[pick], labels[pick]
     sim = emb @ emb.T
     if len(np.unique(labels)) > 1:
         return _SAME_VOICE - max(_likenesses(sim, labels).values())
@@ -370,7 +372,43 @@ def _voice_prints(x: np.ndarray, windows, method: str, cache: dict | None = None
     return np.array([cache[k] for k in keys])
 
 
+#: Windows clustered together (about 19 minutes of speech). A longer recording clusters this many, spread
+#: evenly over it, and every other window takes the nearest of their voices: clustering costs the square
+#: (memory) and cube (time) of its windows, so an hour would take a GB and minutes; this way both stay flat.
+MAX_CLUSTERED = 1500
+
+
+def _spread(n: int, most: int = MAX_CLUSTERED) -> np.ndarray:
+    """``most`` indices spread evenly over ``range(n)`` (all of them when ``n <= most``).
+
+    >>> _spread(5, 3).tolist(), _spread(2, 3).tolist()
+    ([0, 2, 4], [0, 1])
+    """
+    return np.arange(n) if n <= most else np.linspace(0, n - 1, most).round().astype(int)
+
+
+def _nearest_voice(feats: np.ndarray, pick: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Labels for all windows: the picked keep theirs, the others take the label of the nearest centre.
+
+    >>> f = np.array([[0.0], [0.1], [1.0], [0.9]])
+    >>> _nearest_voice(f, np.array([0, 2]), np.array([0, 1])).tolist()
+    [0, 0, 1, 1]
+    """
+    ids = np.unique(labels)
+    cents = np.array([feats[pick][labels == i].mean(0) for i in ids])
+    out = np.empty(len(feats), dtype=labels.dtype)
+    for lo in range(0, len(feats), 4096):  # a block at a time: windows x centres x dims stays small
+        d = np.linalg.norm(feats[lo:lo + 4096, None, :] - cents[None, :, :], axis=2)
+        out[lo:lo + 4096] = ids[np.argmin(d, axis=1)]
+    out[pick] = labels
+    return out
+
+
 def _cluster_with(method: str, feats: np.ndarray, max_speakers: int, windows, **options) -> np.ndarray:
+    pick = _spread(len(feats))
+    if len(pick) < len(feats):
+        labels = _cluster_with(method, feats[pick], max_speakers, [windows[i] for i in pick], **options)
+        return _nearest_voice(feats, pick, labels)
     if method == "campplus":
         return _spectral(feats, max_speakers, windows)
     return _cluster(feats, max_speakers, options.get("min_silhouette", 0.3), options.get("min_share", 0.1))
