@@ -1,6 +1,8 @@
 """The local recognizer: Whisper tiny.en on real audio, and its quick mode (a 10 s encoder window)."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import bench_stt_window  # its corpus and measurement, on a smaller corpus
@@ -111,3 +113,67 @@ def test_reading_a_long_file_a_span_at_a_time_gives_the_same_words(clips, monkey
     assert len(spanned) == len(whole)
     assert jiwer.wer(" ".join(w["word"] for w in whole), " ".join(w["word"] for w in spanned)) <= 0.1
     assert max(abs(a["start"] - b["start"]) for a, b in zip(spanned, whole)) < 0.05
+
+
+class _SeenWaiting(threading.Condition):
+    """A Condition that tells when ``expected`` threads are waiting on it."""
+
+    def __init__(self, expected: int):
+        super().__init__()
+        self.waiting, self.expected, self.all_waiting = 0, expected, threading.Event()
+
+    def wait_for(self, predicate, timeout=None):
+        if not predicate():
+            self.waiting += 1
+            if self.waiting >= self.expected:
+                self.all_waiting.set()
+        return super().wait_for(predicate, timeout)
+
+
+def test_a_live_read_takes_the_model_before_the_next_piece_of_a_prerecorded_one():
+    turns, order = stt.Turns(), []
+    turns._cond = _SeenWaiting(expected=2)
+
+    def read(quick: bool) -> None:
+        with turns(quick=quick):
+            order.append("live" if quick else "pre-recorded")
+
+    with turns(quick=False):  # a pre-recorded read has the model
+        readers = [threading.Thread(target=read, args=(q,)) for q in (False, True)]  # its next piece first
+        for r in readers:
+            r.start()
+        assert turns._cond.all_waiting.wait(10)
+    for r in readers:
+        r.join(10)
+    assert order == ["live", "pre-recorded"]
+
+
+@recorded
+def test_a_live_phrase_is_read_while_a_long_recording_is_being_read(clips):
+    """The recogniser is shared: a live phrase waits for one piece of a pre-recorded read, not for all of it."""
+    import numpy as np
+
+    rec = stt.get_recognizer()
+    long = np.concatenate([clip for clip, _ in clips] * 3)
+    assert long.size > 100 * 16000  # several 30 s windows
+    turns, started = rec._turn, threading.Event()
+    pieces = []
+
+    def counting(quick: bool):
+        if not quick:
+            pieces.append(1)
+            if len(pieces) == 2:  # the features are made and the first window is being decoded
+                started.set()
+        return turns(quick)
+
+    rec._turn = counting
+    try:
+        reader = threading.Thread(target=rec.transcribe, args=(long,))
+        reader.start()
+        assert started.wait(60)
+        words = rec.transcribe(clips[0][0], quick=True)
+        assert words and reader.is_alive()
+        reader.join(300)
+    finally:
+        rec._turn = turns
+    assert len(pieces) > 4

@@ -17,6 +17,7 @@ pause is never bridged by invented words (``benchmarks/nonspeech.py`` is the non
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -106,8 +107,40 @@ class Stopped(Exception):
         self.seconds = seconds
 
 
+class Turns:
+    """Turns at one model: one reader at a time, and a quick (live) reader goes first. A pre-recorded read
+    takes a turn per piece (its features, then each segment faster-whisper yields: a 30 s window's work at
+    most), so a live phrase that arrives while an hour is being read waits for one piece, not the hour.
+
+    >>> turns = Turns()
+    >>> with turns(quick=True):
+    ...     pass
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._quick_waiting = 0
+
+    @contextlib.contextmanager
+    def __call__(self, quick: bool):
+        with self._cond:
+            self._quick_waiting += quick
+            try:
+                self._cond.wait_for(lambda: not self._busy and (quick or not self._quick_waiting))
+            finally:
+                self._quick_waiting -= quick
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
 class Recognizer:
-    """One loaded Whisper model; ``transcribe`` is thread-safe (calls are serialized).
+    """One loaded Whisper model; ``transcribe`` is thread-safe (reads take :class:`Turns`; live's go first).
 
     ``beam_size``: beams for pre-recorded audio; quick (live) reads are greedy, for latency.
     """
@@ -131,7 +164,7 @@ class Recognizer:
         self.model_info = dict(info)
         self.model_uuid = str(uuid.uuid5(_UUID_NAMESPACE, f"{info['name']}:{info['version']}"))
         self.english_only = target.endswith(".en") or info["name"].endswith(".en")
-        self._lock = threading.Lock()
+        self._turn = Turns()
 
     @property
     def name(self) -> str:
@@ -165,20 +198,33 @@ class Recognizer:
             words = with_prompted_terms(words, self._decode(x, clips, quick, hotwords, offset, stop), hotwords)
         return words
 
+    def _pieces(self, segments, window: int):
+        """faster-whisper's lazy segments (a window decoded at a time), each produced in a turn of its own."""
+        while True:
+            with self._turn(False):
+                self._model.window = window
+                seg = next(segments, None)
+            if seg is None:
+                return
+            yield seg
+
     def _decode(self, x: np.ndarray, clips, quick: bool, hotwords: str | None, offset: float,
                 stop: threading.Event | None = None) -> list[dict]:
-        with self._lock:
-            self._model.window = encoder_window(x.size) if quick else WINDOWS[-1]
+        window = encoder_window(x.size) if quick else WINDOWS[-1]
+        with self._turn(quick):
+            self._model.window = window
             segments, _info = self._model.transcribe(
                 x, language="en", word_timestamps=True, beam_size=1 if quick else self.beam_size, hotwords=hotwords,
                 condition_on_previous_text=False, clip_timestamps=clips,
                 **({"temperature": 0.0, "max_new_tokens": int(10 + 8 * x.size / 16000)} if quick else {}),
             )
-            raw = []
-            for seg in segments:  # decoded lazily, a window at a time
-                raw += seg.words or []
-                if stop is not None and stop.is_set():
-                    raise Stopped(offset + seg.end)
+            if quick:  # a live phrase is short: all of it in this one turn
+                segments = list(segments)
+        raw = []
+        for seg in segments if quick else self._pieces(segments, window):
+            raw += seg.words or []
+            if stop is not None and stop.is_set():
+                raise Stopped(offset + seg.end)
         return _to_words(raw, offset, len(x) / 16000.0)
 
 
