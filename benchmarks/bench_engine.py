@@ -1,10 +1,16 @@
-"""The local engine's speed: real-time factor of POST /v1/listen with diarize + sentiment, and live
-latency from the end of speech to its final result.
+"""The local engine's speed: POST /v1/listen beside raw faster-whisper, how time and memory grow with the
+length of a recording, and live latency from the end of speech to its final result.
 
-    python benchmarks/bench_engine.py [--runs 3] [--no-live]
+    python benchmarks/bench_engine.py [--runs 5] [--no-live]
+    python benchmarks/bench_engine.py --scaling [--lengths 5 20 80 320 3600]
 
-Real-time factor = processing seconds / audio seconds (goal <= 0.15 on 2 cores), measured over
-real HTTP against an engine started in the background, per file and in total.
+1. Per file, alternating run by run: raw faster-whisper (the same model and settings, in this process, on
+   the decoded samples), the engine over real HTTP with no options, and the engine with diarize, sentiment,
+   smart_format and utterances. Median and range of seconds, and real-time factor (seconds / audio
+   seconds; goal <= 0.15 on 2 cores).
+2. ``--scaling``: speech of each length (the preamble and two sample dialogues with 3 s pauses) posted
+   with diarize, sentiment, utterances and smart_format to a fresh ``dgnb serve`` process; its seconds,
+   seconds per audio minute (flat when time is linear), peak RSS, and RSS once warm (every model loaded) (goal for an hour: < 1.5 GB).
 """
 from __future__ import annotations
 
@@ -22,35 +28,96 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 FILES = ["preamble.wav", "CallCenterPhoneCall.mp3"]
+FEATURES = {"diarize": "true", "sentiment": "true", "smart_format": "true", "utterances": "true"}
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):6.2f} ({min(xs):.2f}-{max(xs):.2f})"
 
 
 def real_time_factor(url: str, key: str, runs: int) -> None:
-    total_audio = total_time = 0.0
+    from faster_whisper import WhisperModel
+
+    from dgnb.local.models import stt
+    from dgnb.local.wire import audio as audio_mod
+
+    model = WhisperModel(stt._describe(None)[0], device="cpu", compute_type="int8", cpu_threads=2)
+
+    def raw(samples) -> None:
+        segments, _ = model.transcribe(samples, language="en", word_timestamps=True, beam_size=1)
+        list(segments)
+
+    total_audio, totals = 0.0, {}
     with httpx.Client(base_url=url, headers={"Authorization": f"Token {key}"}, timeout=600) as http:
+        print(f"{'file':26s} {'audio s':>7s} | {'way':<24s} seconds: median (range)   RTF")
         for name in FILES:
             body = (AUDIO / name).read_bytes()
-            params = {"diarize": "true", "sentiment": "true", "smart_format": "true", "utterances": "true"}
-            http.post("/v1/listen", params=params, content=body).raise_for_status()  # warm-up
-            times = []
+            samples = audio_mod.decode(body).mono()
+            ways = {"raw faster-whisper": lambda: raw(samples),
+                    "engine, no options": lambda: http.post("/v1/listen", content=body).raise_for_status(),
+                    "engine + diarize etc.": lambda: http.post("/v1/listen", params=FEATURES, content=body).raise_for_status()}
+            for way in ways.values():  # warm-up
+                way()
+            times: dict[str, list[float]] = {w: [] for w in ways}
             for _ in range(runs):
+                for w, way in ways.items():  # alternating
+                    t = time.perf_counter()
+                    way()
+                    times[w].append(time.perf_counter() - t)
+            duration = samples.size / 16000
+            total_audio += duration
+            for w, ts in times.items():
+                totals[w] = totals.get(w, 0.0) + statistics.median(ts)
+                print(f"{name:26s} {duration:7.1f} | {w:<24s} {_spread(ts)}  {statistics.median(ts) / duration:.3f}")
+    for w, t in totals.items():
+        print(f"{'all files':26s} {total_audio:7.1f} | {w:<24s} {t:6.2f}                 {t / total_audio:.3f}"
+              + ("  (goal <= 0.15)" if "diarize" in w else ""))
+
+
+def _peak_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) / 1024
+
+
+def scaling(lengths: list[float]) -> None:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from bench_long_file import long_speech
+    from local_server import start_server, stop_server
+    from nonspeech import wav_bytes
+
+    print(f"{'audio s':>8s} {'words':>6s} {'seconds':>8s} {'s per audio min':>16s} {'peak RSS MB':>12s} {'warm MB':>11s}")
+    for seconds in lengths:
+        body = wav_bytes(long_speech(seconds / 60))
+        with tempfile.TemporaryDirectory() as tmp:
+            server = start_server(Path(tmp))
+            try:
+                warm = wav_bytes(long_speech(5 / 60))  # every model loaded before the clock starts
+                httpx.post(f"{server.url}/v1/listen", params=FEATURES, content=warm, headers=server.headers,
+                           timeout=60).raise_for_status()
+                rest = _peak_mb(server.process.pid)
                 t = time.perf_counter()
-                reply = http.post("/v1/listen", params=params, content=body)
-                times.append(time.perf_counter() - t)
+                reply = httpx.post(f"{server.url}/v1/listen", params=FEATURES, content=body, headers=server.headers,
+                                   timeout=7200)
+                took = time.perf_counter() - t
                 reply.raise_for_status()
-            duration = reply.json()["metadata"]["duration"]
-            best = statistics.median(times)
-            total_audio, total_time = total_audio + duration, total_time + best
-            speakers = {w.get("speaker") for w in reply.json()["results"]["channels"][0]["alternatives"][0]["words"]}
-            print(f"{name:28s} {duration:6.1f} s audio  {best:6.2f} s  RTF {best / duration:.3f}  speakers {len(speakers)}")
-    print(f"{'all files':28s} {total_audio:6.1f} s audio  {total_time:6.2f} s  RTF {total_time / total_audio:.3f} (goal <= 0.15)")
+                words = len(reply.json()["results"]["channels"][0]["alternatives"][0]["words"])
+                print(f"{seconds:8.0f} {words:6d} {took:8.1f} {took / seconds * 60:16.2f} "
+                      f"{_peak_mb(server.process.pid):12.0f} {rest:11.0f}", flush=True)
+            finally:
+                stop_server(server)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-live", action="store_true", help="skip the live latency measurement")
+    ap.add_argument("--scaling", action="store_true", help="time and peak memory against the recording's length")
+    ap.add_argument("--lengths", type=float, nargs="+", default=[5, 20, 80, 320, 3600], help="seconds, with --scaling")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
+    if args.scaling:
+        scaling(args.lengths)
+        return 0
     from dgnb.local.server import start_in_background
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,7 +125,6 @@ def main(argv=None) -> int:
         try:
             real_time_factor(server.url, server.api_key, args.runs)
             if not args.no_live:
-                sys.path.insert(0, str(HERE))
                 import bench_live_latency as live
 
                 raw = live.wav_data(live.AUDIO.read_bytes())
