@@ -143,6 +143,7 @@ class LiveSession:
         self.err_code: str | None = None
         self.closed = False
         self._speakers = None  # a diarize.SpeakerTracker once diarize=true audio arrives
+        self._last_final_word: dict[int, str] = {}  # per channel: the punctuated word that ended its last final
         self.hotwords = opts.listen.hotwords
 
     # ------------------------------------------------------------------ plumbing
@@ -327,6 +328,9 @@ class LiveSession:
     def _results_message(self, channel: int, n: int, ev) -> dict:
         diarize = self._diarize if ev.is_final else None
         words, _ = text_words.format_words(ev.words, self.opts.listen, diarize=diarize)
+        words = text_words.as_sentences(words, self._last_final_word.get(channel))
+        if ev.is_final and words:
+            self._last_final_word[channel] = words[-1].get("punctuated_word", "")
         return {
             "type": "Results",
             "channel_index": [channel, n],

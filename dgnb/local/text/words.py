@@ -77,6 +77,23 @@ def format_words(words: list[dict], opts, *, diarize: Diarizer | None = None,
     return words, diarized
 
 
+def as_sentences(words: list[dict], after: str | None) -> list[dict]:
+    """Live finals read as sentences, as Deepgram's live results are: a final begins with a capital when
+    the one before it ended a sentence (``after``: that final's last punctuated word; None at the start).
+    Each live phrase is read as a whole, so it ends with a full stop where the pre-recorded reading, which
+    sees what follows, writes a comma (Deepgram's live does the same: "Ensure domestic tranquility.").
+
+    >>> [w["punctuated_word"] for w in as_sentences([{"word": "in", "punctuated_word": "in"}], "States.")]
+    ['In']
+    >>> [w["punctuated_word"] for w in as_sentences([{"word": "in", "punctuated_word": "in"}], "States,")]
+    ['in']
+    """
+    if not words or "punctuated_word" not in words[0] or (after is not None and not formatting._SENTENCE_END.search(after)):
+        return words
+    first = words[0]["punctuated_word"]
+    return [dict(words[0], punctuated_word=first[:1].upper() + first[1:]), *words[1:]]
+
+
 def confidence(words: list[dict]) -> float:
     """The mean word confidence, rounded as Deepgram's (0.0 for no words)."""
     return round(sum(float(w["confidence"]) for w in words) / len(words), 4) if words else 0.0
