@@ -22,19 +22,10 @@ from .namespace import Namespace, endpoint
 from .._core.params import check_options, encode_params
 from ..results.manage_frames import (PROJECTS, KEYS, MEMBERS, INVITES, USAGE, BREAKDOWN, BREAKDOWN_GROUPS, BALANCES, BILLING, BILLING_GROUPS, PURCHASES, MODELS,
     flat_grouping, framed, requests_frame)
-from ..protocol.usage import BILLING_GROUPINGS, USAGE_GROUPINGS
+from ..protocol.usage import BILLING_GROUPINGS, USAGE_FILTERS, USAGE_GROUPINGS
 
 __all__ = ["Manage", "check_id", "check_dates", "to_date_param"]
 
-#: Filters accepted by /usage and /usage/breakdown besides start/end (Deepgram's query parameters).
-USAGE_OPTIONS = frozenset({
-    "accessor", "alternatives", "callback", "callback_method", "channels", "custom_intent", "custom_intent_mode",
-    "custom_topic", "custom_topic_mode", "deployment", "detect_entities", "detect_language", "diarize", "dictation",
-    "encoding", "endpoint", "extra", "filler_words", "intents", "keyterm", "keywords", "language", "measurements",
-    "method", "model", "multichannel", "numerals", "paragraphs", "profanity_filter", "punctuate", "redact",
-    "replace", "sample_rate", "search", "sentiment", "smart_format", "summarize", "tag", "topics", "utt_split",
-    "utterances", "version",
-})
 REQUEST_FILTERS = frozenset({"accessor", "request_id", "deployment", "endpoint", "method", "status"})
 PAGE_SIZE = 100
 PROGRESS_AFTER_PAGES = 2  # a progress bar appears once a fetch needs more pages than this
@@ -332,7 +323,7 @@ class Manage(Namespace):
         The reply (start, end, resolution, ...) is in ``attrs["response"]``.
         """
         pid = check_id(project_id, "project_id")
-        check_options(filters, USAGE_OPTIONS, "/v1/projects/{project_id}/usage")
+        check_options(filters, USAGE_FILTERS, "/v1/projects/{project_id}/usage")
         body = yield from self._get(f"/v1/projects/{pid}/usage", check_dates(start, end) + encode_params(filters))
         return framed(body.get("results") or [], USAGE, body)
 
@@ -343,7 +334,7 @@ class Manage(Namespace):
         """Usage per day and per ``grouping`` (accessor, endpoint, feature_set, models, method, tags,
         deployment): a row per result, grouping fields as columns (``model`` joins ``models``)."""
         pid = check_id(project_id, "project_id")
-        check_options(filters, USAGE_OPTIONS, "/v1/projects/{project_id}/usage/breakdown")
+        check_options(filters, USAGE_FILTERS, "/v1/projects/{project_id}/usage/breakdown")
         params = check_dates(start, end) + _groupings(grouping, USAGE_GROUPINGS) + encode_params(filters)
         body = yield from self._get(f"/v1/projects/{pid}/usage/breakdown", params)
         return framed(flat_grouping(body.get("results") or []), BREAKDOWN, body, optional=BREAKDOWN_GROUPS)

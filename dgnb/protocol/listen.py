@@ -19,6 +19,13 @@ LISTEN_OPTIONS = frozenset({
     "sample_rate", "channels", "alternatives", "detect_topics", "diarize_version", "ner", "tier",
 })
 
+#: The options that take ``true`` or ``false``.
+BOOLEAN_OPTIONS = frozenset({
+    "punctuate", "smart_format", "diarize", "multichannel", "numerals", "profanity_filter", "utterances",
+    "paragraphs", "filler_words", "dictation", "measurements", "sentiment", "topics", "intents", "detect_entities",
+    "detect_topics", "mip_opt_out", "ner",
+})
+
 #: Options that only a live stream takes.
 LIVE_ONLY_OPTIONS = frozenset({"interim_results", "endpointing", "utterance_end_ms", "vad_events", "no_delay"})
 

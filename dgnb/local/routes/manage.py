@@ -22,14 +22,10 @@ from starlette.routing import Route
 from ..wire.errors import BAD_REQUEST, INSUFFICIENT_PERMISSIONS, EngineError, error_response
 from ..ledger import (DEPLOYMENT, KNOWN_SCOPES, MAX_TOKEN_TTL, ROLE_PERMISSIONS, Ledger, Principal, expand,
                      iso, parse_time, role_of)
-from ...protocol.usage import BILLING_GROUPINGS, USAGE_GROUPINGS
+from ...protocol.usage import BILLING_GROUPINGS, USAGE_FEATURES, USAGE_GROUPINGS
 
 log = logging.getLogger("dgnb.local")
 DEFAULT_WINDOW_DAYS = 30
-FEATURES = ("alternatives", "diarize", "detect_entities", "detect_language", "dictation", "filler_words", "intents",
-            "keyterm", "keywords", "measurements", "multichannel", "numerals", "paragraphs", "profanity_filter",
-            "punctuate", "redact", "replace", "search", "sentiment", "smart_format", "summarize", "topics",
-            "utterances")
 _METHOD_NAMES = {"sync": "Pre-recorded", "async": "Pre-recorded (callback)", "streaming": "Streaming"}
 
 
@@ -367,7 +363,7 @@ def _usage_rows(ctx: Ctx) -> tuple[datetime, datetime, list[dict]]:
     models = q.getlist("model")
     if models:
         rows = [r for r in rows if r["model"] in models or r["model_uuid"] in models]
-    for feature in FEATURES:
+    for feature in USAGE_FEATURES:
         if q.get(feature, "").lower() == "true":
             rows = [r for r in rows if feature in r["features"]]
     return start, end, rows

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ...protocol.listen import STT_MODELS, is_stt_model
+from ...protocol.listen import BOOLEAN_OPTIONS, STT_MODELS, is_stt_model
+from ...protocol.usage import USAGE_FEATURES
 from .errors import BAD_REQUEST, UNPROCESSABLE, EngineError
 
 TRUE = {"true", "1", "yes", "on", ""}
@@ -22,11 +23,6 @@ LOCAL_REDACT = {"pci", "ssn", "numbers"}
 LOCAL_MODEL_ALIASES = {"whisper", "whisper-tiny", "whisper-tiny.en", "tiny.en", "local"}
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-BOOL_OPTIONS = (
-    "punctuate", "smart_format", "diarize", "multichannel", "numerals", "profanity_filter",
-    "utterances", "paragraphs", "filler_words", "dictation", "measurements", "sentiment",
-    "topics", "intents", "detect_entities", "detect_topics", "mip_opt_out", "ner",
-)
 # Options accepted but with no local effect: the warning says why.
 NO_EFFECT = {
     "dictation": "spoken punctuation commands are not converted by the local engine",
@@ -273,7 +269,7 @@ SUMMARIZE = {"v2": "v2", "true": "v2", "": "v2", "v1": "v1", "false": None}
 
 #: The parser of every /v1/listen option the local engine takes (``uttsplit`` and ``max_speakers`` are local extras).
 PARSERS = {
-    **{name: _bool for name in BOOL_OPTIONS},
+    **{name: _bool for name in BOOLEAN_OPTIONS},
     "model": _model, "version": _latest_only, "tier": _latest_only, "diarize_version": _latest_only,
     "diarize_model": _ignored, "language": _language, "detect_language": _detect_language,
     "alternatives": _alternatives, "utt_split": _utt_split, "uttsplit": _utt_split, "max_speakers": _max_speakers,
@@ -283,11 +279,6 @@ PARSERS = {
     "callback": _callback, "callback_method": _choice("post", "put"),
     "encoding": _raw, "sample_rate": _raw, "channels": _raw,
 }
-
-FEATURES = ("punctuate", "smart_format", "diarize", "multichannel", "numerals", "profanity_filter", "utterances",
-            "paragraphs", "filler_words", "sentiment", "topics", "intents", "detect_entities", "detect_language",
-            "summarize", "redact", "replace", "search", "keywords", "keyterm")
-
 
 def parse_listen_options(multi_items, *, local_model_name: str = "whisper-tiny.en") -> ListenOptions:
     """Parse query items (an iterable of (key, value), e.g. ``request.query_params.multi_items()``).
@@ -309,5 +300,5 @@ def parse_listen_options(multi_items, *, local_model_name: str = "whisper-tiny.e
         o.punctuate = True
     if o.keywords:
         o.warn("keywords", "partially_unsupported", "keywords are passed to the local model as hotwords; boost values are ignored")
-    o.features = [name for name in FEATURES if getattr(o, name)]
+    o.features = [name for name in USAGE_FEATURES if getattr(o, name, None)]  # what its usage record names
     return o
