@@ -200,16 +200,16 @@ def _free_port() -> int:
 
 
 class DropProxy:
-    """A TCP proxy on 127.0.0.1 in front of the engine that kills the first connection (RST)
-    once ``after_finals`` final results have passed from the server to the client."""
+    """A TCP proxy on 127.0.0.1 in front of the engine that kills each of the first ``drops`` connections
+    (RST) once ``after_finals`` final results have passed from the server to the client."""
 
     MARK = b'"is_final": true'
 
-    def __init__(self, upstream: str, after_finals: int) -> None:
+    def __init__(self, upstream: str, after_finals: int, drops: int = 1) -> None:
         host, port = upstream.split("://", 1)[1].split(":")
         self.upstream = (host, int(port))
-        self.after_finals = after_finals
-        self.connections = 0
+        self.after_finals, self.drops = after_finals, drops
+        self.connections = self.kills = 0
         self.dropped = threading.Event()
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -229,18 +229,19 @@ class DropProxy:
 
     async def _handle(self, creader, cwriter) -> None:
         self.connections += 1
-        kill = self.connections == 1
+        kill = self.connections <= self.drops
         sreader, swriter = await asyncio.open_connection(*self.upstream)
         seen = {"finals": 0, "tail": b""}
 
         async def pump(reader, writer, watch: bool) -> None:
             try:
                 while data := await reader.read(65536):
-                    if watch and kill and not self.dropped.is_set():
+                    if watch and kill:
                         buf = seen["tail"] + data
                         seen["finals"] += buf.count(self.MARK)
                         seen["tail"] = buf[-len(self.MARK):]
                         if seen["finals"] >= self.after_finals:
+                            self.kills += 1
                             self.dropped.set()
                             cwriter.transport.abort()
                             swriter.transport.abort()
@@ -264,6 +265,22 @@ class DropProxy:
             self.loop.stop()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop)
+
+
+@recorded
+def test_drops_spread_over_a_stream_each_get_the_whole_reconnect_budget(local_server):
+    """The reconnect budget is per outage: a stream whose every reopened socket delivers a final before it
+    drops again keeps going, though it drops more often than ``max_reconnects``."""
+    proxy = DropProxy(local_server.url, after_finals=2, drops=3)
+    try:
+        client = dgnb.Client(api_key=local_server.api_key, url=proxy.url)
+        conn = L.stream_file(client, MULAW, realtime=False, encoding="mulaw", max_reconnects=1)
+        conn.wait(timeout=120)
+    finally:
+        proxy.close()
+    assert proxy.kills == 3 and conn.reconnects == 3
+    assert conn.error is None and conn.close_code == 1000
+    assert_contiguous(conn.finals, 19.1)
 
 
 @recorded

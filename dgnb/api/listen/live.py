@@ -104,7 +104,8 @@ class AsyncLiveConnection(EventHub):
         self.metadata: MetadataMessage | None = None
         self.error: ErrorMessage | None = None  #: the error the stream ended with, if any
         self.request_ids: list[str] = []  #: one per (re)connection
-        self.reconnects = 0
+        self.reconnects = 0  #: reconnections over the stream's life
+        self._attempts = 0  # attempts in the current outage: a final after a reconnect ends the outage
         # self.state moves as EventHub.TRANSITIONS allows: new -> open <-> reconnecting, closing -> closed
         self._covered: dict[int, float] = {}
         self._n_channels = 1
@@ -289,10 +290,10 @@ class AsyncLiveConnection(EventHub):
                     break
                 if code == 1000:
                     break
-                if not self.reconnect_enabled or self.reconnects >= self.max_reconnects:
+                if not self.reconnect_enabled or self._attempts >= self.max_reconnects:
                     self._fail("CLIENT-DROPPED", f"the connection dropped (close code {code}"
                                f"{': ' + reason if reason else ''})" + ("" if not self.reconnect_enabled else
-                               f" and {self.max_reconnects} reconnects were used up"))
+                               f" {self.max_reconnects} times running without a final result between"))
                     break
                 if not await self._reconnect(code):
                     break
@@ -318,12 +319,17 @@ class AsyncLiveConnection(EventHub):
         return code, ws.close_reason or ""
 
     async def _reconnect(self, code: int) -> bool:
-        """Open a new socket and re-send the audio no final covers. False if it cannot."""
+        """Open a new socket and re-send the audio no final covers. False if it cannot.
+
+        The budget is per outage: ``max_reconnects`` attempts running, backing off 0.1 s, 0.2 s ... 2 s; a final
+        result on a reopened socket ends the outage, so a long stream survives drops spread over hours.
+        """
         self._enter("reconnecting")
         last: Exception | None = None
-        while self.reconnects < self.max_reconnects and not self._ending:
+        while self._attempts < self.max_reconnects and not self._ending:
+            self._attempts += 1
             self.reconnects += 1
-            await asyncio.sleep(min(2.0, 0.1 * 2 ** (self.reconnects - 1)))
+            await asyncio.sleep(min(2.0, 0.1 * 2 ** (self._attempts - 1)))
             async with self._lock:  # type: ignore[union-attr]
                 try:
                     ws = await self._open()
@@ -346,8 +352,8 @@ class AsyncLiveConnection(EventHub):
                     sent += len(chunk)
                 if self._closing:
                     await self._write(json.dumps({"type": "CloseStream"}))
-            log.info("live stream reconnected (attempt %d) after close code %s; re-sent %d bytes from %.3f s",
-                     self.reconnects, code, sent, resume)
+            log.info("live stream reconnected (attempt %d of this outage) after close code %s; re-sent %d bytes "
+                     "from %.3f s", self._attempts, code, sent, resume)
             await self._emit("Reconnect", ReconnectEvent({
                 "type": "Reconnect", "attempt": self.reconnects, "close_code": code, "resume_from": resume,
                 "resent_bytes": sent, "request_id": self.request_ids[-1]}))
@@ -378,6 +384,7 @@ class AsyncLiveConnection(EventHub):
             if message is None:
                 return
             if message.is_final:
+                self._attempts = 0  # the stream delivers again: a later drop starts a new outage
                 self.finals.append(message)
                 self._covered[message.channel] = max(covered, message.end)
                 self._audio.trim(self._covered_until())
