@@ -394,8 +394,7 @@ def _nearest_voice(feats: np.ndarray, pick: np.ndarray, labels: np.ndarray) -> n
     >>> _nearest_voice(f, np.array([0, 2]), np.array([0, 1])).tolist()
     [0, 0, 1, 1]
     """
-    ids = np.unique(labels)
-    cents = np.array([feats[pick][labels == i].mean(0) for i in ids])
+    ids, cents = _centres(feats[pick], labels)
     out = np.empty(len(feats), dtype=labels.dtype)
     for lo in range(0, len(feats), 4096):  # a block at a time: windows x centres x dims stays small
         d = np.linalg.norm(feats[lo:lo + 4096, None, :] - cents[None, :, :], axis=2)
@@ -431,13 +430,18 @@ def _smooth(labels: np.ndarray, windows=None) -> np.ndarray:
 _PLATT = (3.6, 0.2)
 
 
+def _centres(feats: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels present, in order, and the mean feature vector of each one's windows."""
+    ids = np.unique(labels)
+    return ids, np.array([feats[labels == i].mean(0) for i in ids])
+
+
 def _confidence(feats: np.ndarray, labels: np.ndarray, calibrated: bool = False) -> np.ndarray:
     """Per window, the chance its label is right: from its distance to the nearest other speaker's
     centre against the sum with its own (0.5: halfway between two voices), calibrated for CAM++."""
-    ids = np.unique(labels)
+    ids, cents = _centres(feats, labels)
     if len(ids) < 2:
         return np.ones(len(labels))
-    cents = np.array([feats[labels == j].mean(0) for j in ids])
     pos = np.searchsorted(ids, labels)
     d = np.linalg.norm(feats[:, None, :] - cents[None, :, :], axis=2)
     own = d[np.arange(len(labels)), pos]
