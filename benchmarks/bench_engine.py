@@ -3,6 +3,7 @@ length of a recording, and live latency from the end of speech to its final resu
 
     python benchmarks/bench_engine.py [--runs 5] [--no-live]
     python benchmarks/bench_engine.py --scaling [--lengths 5 20 80 320 3600]
+    python benchmarks/bench_engine.py --load [--jobs 0 2 8] [--concurrency 1 2 8] [--workers 1 2] [--rounds 3]
 
 1. Per file, alternating run by run: raw faster-whisper (the same model and settings, in this process, on
    the decoded samples), the engine over real HTTP with no options, and the engine with diarize, sentiment,
@@ -11,6 +12,11 @@ length of a recording, and live latency from the end of speech to its final resu
 2. ``--scaling``: speech of each length (the preamble and two sample dialogues with 3 s pauses) posted
    with diarize, sentiment, utterances and smart_format to a fresh ``dgnb serve`` process; its seconds,
    seconds per audio minute (flat when time is linear), peak RSS, and RSS once warm (every model loaded) (goal for an hour: < 1.5 GB).
+3. ``--load``: a fresh ``dgnb serve`` (one per ``--workers`` value, taking turns round by round); REST throughput
+   with 1, 2 and 8 requests at a time (16 posts of 30 s of speech with diarize etc.: requests per second, and
+   the ratio to one at a time; goal at 8 >= 1.7x on 2 cores), and live latency from the end of speech to its
+   final while 0, 2 and 8 pre-recorded jobs (2 minutes of speech each, posted again as soon as answered) run
+   (goal: median <= 1 s with 8).
 """
 from __future__ import annotations
 
@@ -107,14 +113,83 @@ def scaling(lengths: list[float]) -> None:
                 stop_server(server)
 
 
+def _throughput(server, body: bytes, concurrency: int, requests: int) -> float:
+    """Requests per second for ``requests`` posts of ``body``, ``concurrency`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(_):
+        with httpx.Client(headers=server.headers, timeout=600) as http:
+            http.post(f"{server.url}/v1/listen", params=FEATURES, content=body).raise_for_status()
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(post, range(requests)))
+    return requests / (time.perf_counter() - t)
+
+
+def under_load(workers: list[int | None], jobs: list[int], concurrency: list[int], rounds: int,
+               requests: int = 16) -> None:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    import bench_live_latency as live
+    from bench_long_file import long_speech
+    from local_server import start_server, stop_server
+    from nonspeech import wav_bytes
+
+    short, long = wav_bytes(long_speech(0.5)), wav_bytes(long_speech(2))
+    raw = live.wav_data(live.AUDIO.read_bytes())
+    stream_end = len(raw) / 8000
+    rates: dict[tuple, list[float]] = {}
+    latencies: dict[tuple, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {w: start_server(Path(tmp) / str(w), args=("--workers", str(w)) if w else ()) for w in workers}
+        try:
+            for server in servers.values():  # every model loaded before the clock starts
+                _throughput(server, short, 1, 1)
+            for r in range(rounds):
+                for w, server in servers.items():  # alternating
+                    for c in concurrency:
+                        rates.setdefault((w, c), []).append(_throughput(server, short, c, requests))
+                    for j in jobs:
+                        with live.rest_job(server.url, server.api_key, long, j):
+                            rows = asyncio.run(live.run(server.url, server.api_key, raw, None))
+                        # the end of the stream is flushed by CloseStream, not by endpointing: left out
+                        latencies.setdefault((w, j), []).extend(
+                            arrived - end for end, arrived, _ in rows if end < stream_end - 0.5)
+                print(f"round {r + 1} of {rounds} done", flush=True)
+        finally:
+            for server in servers.values():
+                stop_server(server)
+    name = lambda w: f"workers {w}" if w else "default workers"
+    print(f"REST throughput, {requests} posts of 30 s of speech with diarize etc. (requests/s, median (range) of {rounds})")
+    for w in workers:
+        one = statistics.median(rates[(w, concurrency[0])])
+        for c in concurrency:
+            xs = rates[(w, c)]
+            print(f"  {name(w):16s} {c} at a time: {_spread(xs)}  x{statistics.median(xs) / one:.2f} of {concurrency[0]} at a time")
+    print("live: end of speech -> final, ms (all finals of every round)")
+    for w in workers:
+        for j in jobs:
+            xs = [x * 1000 for x in latencies[(w, j)]]
+            print(f"  {name(w):16s} {j} REST jobs running: {len(xs)} finals, median {statistics.median(xs):.0f} "
+                  f"({min(xs):.0f}-{max(xs):.0f})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-live", action="store_true", help="skip the live latency measurement")
     ap.add_argument("--scaling", action="store_true", help="time and peak memory against the recording's length")
     ap.add_argument("--lengths", type=float, nargs="+", default=[5, 20, 80, 320, 3600], help="seconds, with --scaling")
+    ap.add_argument("--load", action="store_true", help="REST throughput and live latency under REST load")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[0, 2, 8], help="REST jobs running under live, with --load")
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 8], help="requests at a time, with --load")
+    ap.add_argument("--workers", type=int, nargs="+", default=[None], help="dgnb serve --workers, with --load")
+    ap.add_argument("--rounds", type=int, default=3, help="with --load")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
+    if args.load:
+        under_load(args.workers, args.jobs, args.concurrency, args.rounds)
+        return 0
     if args.scaling:
         scaling(args.lengths)
         return 0

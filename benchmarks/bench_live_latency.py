@@ -79,9 +79,10 @@ async def run(url: str, key: str, raw: bytes, endpointing: int | None,
 
 
 @contextlib.contextmanager
-def rest_job(url: str, key: str, body: bytes | None):
-    """While inside: one pre-recorded transcription at a time keeps the engine busy (none when ``body`` is None)."""
-    if body is None:
+def rest_job(url: str, key: str, body: bytes | None, jobs: int = 1):
+    """While inside: ``jobs`` pre-recorded transcriptions at a time keep the engine busy (none when ``body`` is
+    None or ``jobs`` is 0), each posted again as soon as it is answered."""
+    if body is None or jobs == 0:
         yield
         return
     import httpx
@@ -95,13 +96,15 @@ def rest_job(url: str, key: str, body: bytes | None):
                 http.post(f"{url}/v1/listen", params=params, content=body).raise_for_status()
                 answered.append(1)
 
-    worker = threading.Thread(target=post_again)
-    worker.start()
+    workers = [threading.Thread(target=post_again) for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
     try:
         yield
     finally:
         done.set()
-        worker.join()  # the job under way ends before the next (quiet) round
+        for worker in workers:
+            worker.join()  # the jobs under way end before the next round
 
 
 def main(argv=None) -> int:
