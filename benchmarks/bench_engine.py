@@ -16,11 +16,12 @@ length of a recording, and live latency from the end of speech to its final resu
    with 1, 2 and 8 requests at a time (16 posts of 30 s of speech with diarize etc.: requests per second, and
    the ratio to one at a time; goal at 8 >= 1.7x on 2 cores), and live latency from the end of speech to its
    final while 0, 2 and 8 pre-recorded jobs (2 minutes of speech each, posted again as soon as answered) run
-   (goal: median <= 1 s with 8).
+   (goal: median <= 1 s with 8). And the cores busy, and each server's RSS once warm and at its peak.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import statistics
 import sys
@@ -113,18 +114,29 @@ def scaling(lengths: list[float]) -> None:
                 stop_server(server)
 
 
-def _throughput(server, body: bytes, concurrency: int, requests: int) -> float:
-    """Requests per second for ``requests`` posts of ``body``, ``concurrency`` at a time."""
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")) / 1024
+
+
+def _throughput(server, body: bytes, concurrency: int, requests: int) -> tuple[float, float]:
+    """(requests per second, cores busy on average) for ``requests`` posts of ``body``, ``concurrency`` at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
     def post(_):
         with httpx.Client(headers=server.headers, timeout=600) as http:
             http.post(f"{server.url}/v1/listen", params=FEATURES, content=body).raise_for_status()
 
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _cpu_seconds(server.process.pid)
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(post, range(requests)))
-    return requests / (time.perf_counter() - t)
+    took = time.perf_counter() - t
+    return requests / took, (_cpu_seconds(server.process.pid) - cpu) / took
 
 
 def under_load(workers: list[int | None], jobs: list[int], concurrency: list[int], rounds: int,
@@ -139,16 +151,20 @@ def under_load(workers: list[int | None], jobs: list[int], concurrency: list[int
     raw = live.wav_data(live.AUDIO.read_bytes())
     stream_end = len(raw) / 8000
     rates: dict[tuple, list[float]] = {}
+    cores: dict[tuple, list[float]] = {}
     latencies: dict[tuple, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         servers = {w: start_server(Path(tmp) / str(w), args=("--workers", str(w)) if w else ()) for w in workers}
         try:
             for server in servers.values():  # every model loaded before the clock starts
                 _throughput(server, short, 1, 1)
+            warm = {w: _rss_mb(server.process.pid) for w, server in servers.items()}
             for r in range(rounds):
                 for w, server in servers.items():  # alternating
                     for c in concurrency:
-                        rates.setdefault((w, c), []).append(_throughput(server, short, c, requests))
+                        rate, busy = _throughput(server, short, c, requests)
+                        rates.setdefault((w, c), []).append(rate)
+                        cores.setdefault((w, c), []).append(busy)
                     for j in jobs:
                         with live.rest_job(server.url, server.api_key, long, j):
                             rows = asyncio.run(live.run(server.url, server.api_key, raw, None))
@@ -156,6 +172,7 @@ def under_load(workers: list[int | None], jobs: list[int], concurrency: list[int
                         latencies.setdefault((w, j), []).extend(
                             arrived - end for end, arrived, _ in rows if end < stream_end - 0.5)
                 print(f"round {r + 1} of {rounds} done", flush=True)
+            peaks = {w: _peak_mb(server.process.pid) for w, server in servers.items()}
         finally:
             for server in servers.values():
                 stop_server(server)
@@ -165,7 +182,10 @@ def under_load(workers: list[int | None], jobs: list[int], concurrency: list[int
         one = statistics.median(rates[(w, concurrency[0])])
         for c in concurrency:
             xs = rates[(w, c)]
-            print(f"  {name(w):16s} {c} at a time: {_spread(xs)}  x{statistics.median(xs) / one:.2f} of {concurrency[0]} at a time")
+            print(f"  {name(w):16s} {c} at a time: {_spread(xs)}  x{statistics.median(xs) / one:.2f} of "
+                  f"{concurrency[0]} at a time, {statistics.median(cores[(w, c)]):.2f} of {os.cpu_count()} cores busy")
+    for w in workers:
+        print(f"  {name(w):16s} RSS once warm {warm[w]:.0f} MB, peak {peaks[w]:.0f} MB")
     print("live: end of speech -> final, ms (all finals of every round)")
     for w in workers:
         for j in jobs:

@@ -58,7 +58,7 @@ def decode(x: np.ndarray, clips: list[float] | None) -> list[str]:
     from dgnb.local.models import stt
 
     model = stt.get_recognizer()._model
-    model.window = stt.WINDOWS[-1]
+    stt._window.frames = stt.WINDOWS[-1]
     if clips is not None and not clips:
         return []
     segments, _ = model.transcribe(x, language="en", word_timestamps=True, beam_size=1,

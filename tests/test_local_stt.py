@@ -1,6 +1,7 @@
 """The local recognizer: Whisper tiny.en on real audio, and its quick mode (a 10 s encoder window)."""
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -177,3 +178,77 @@ def test_a_live_phrase_is_read_while_a_long_recording_is_being_read(clips):
     finally:
         rec._turn = turns
     assert len(pieces) > 4
+
+
+def test_readers_share_the_workers_and_a_waiting_live_read_takes_the_first_free_one():
+    turns, order = stt.Turns(slots=2), []
+    both_inside = threading.Barrier(3, timeout=10)  # broken (an error) unless two readers hold turns at once
+    release = [threading.Event(), threading.Event()]
+
+    def hold(i: int) -> None:
+        with turns(quick=False):
+            both_inside.wait()
+            release[i].wait(10)
+
+    live_inside, live_done = threading.Event(), threading.Event()
+
+    def read(quick: bool) -> None:
+        with turns(quick=quick):
+            order.append("live" if quick else "pre-recorded")
+            if quick:
+                live_inside.set()
+                live_done.wait(10)
+
+    holders = [threading.Thread(target=hold, args=(i,)) for i in range(2)]
+    for h in holders:
+        h.start()
+    both_inside.wait()  # every worker is busy
+    turns._cond = _SeenWaiting(expected=2)
+    readers = [threading.Thread(target=read, args=(q,)) for q in (False, True)]
+    for r in readers:
+        r.start()
+    assert turns._cond.all_waiting.wait(10)
+    release[0].set()  # one worker frees: the live read has it, the pre-recorded one waits for the next
+    assert live_inside.wait(10)
+    assert order == ["live"] and turns.busy == 2
+    live_done.set()
+    release[1].set()
+    for t in holders + readers:
+        t.join(10)
+    assert order == ["live", "pre-recorded"]
+
+
+@recorded
+def test_two_workers_read_at_once_each_with_its_own_window(clips):
+    """A live read (10 s window) and a piece of a pre-recorded one (30 s window) decoded at the same time
+    read what each reads alone: the encoder window belongs to the reading thread."""
+    rec = stt.get_recognizer(workers=2)
+    assert rec.workers == 2 and rec._turn.slots == 2
+    (live, _), (recorded_clip, _) = clips[0], clips[1]
+    alone = [rec.transcribe(live, quick=True), rec.transcribe(recorded_clip)]
+    together: list = [None, None]
+    meet = threading.Barrier(2, timeout=60)
+    turns, taken = rec._turn, {True: 0, False: 0}
+
+    @contextlib.contextmanager
+    def meeting(quick: bool):
+        # the live read's one turn and the pre-recorded read's second (its first piece, after the features)
+        # are held at once
+        with turns(quick):
+            taken[quick] += 1
+            if taken[quick] == (1 if quick else 2):
+                meet.wait()
+            yield
+
+    rec._turn = meeting
+    try:
+        readers = [threading.Thread(target=lambda: together.__setitem__(0, rec.transcribe(live, quick=True))),
+                   threading.Thread(target=lambda: together.__setitem__(1, rec.transcribe(recorded_clip)))]
+        for r in readers:
+            r.start()
+        for r in readers:
+            r.join(120)
+    finally:
+        rec._turn = turns
+    assert taken[True] == 1 and taken[False] >= 2 and not meet.broken
+    assert [[w["word"] for w in ws] for ws in together] == [[w["word"] for w in ws] for ws in alone]

@@ -35,13 +35,13 @@ class Engine:
     """What the routes share: the ledger, the (once-loaded) recognizer, limits and paths."""
 
     def __init__(self, data_dir=None, model: str | None = None, *, max_upload_bytes: int | None = None,
-                 url_timeout: float | None = None):
+                 url_timeout: float | None = None, workers: int | None = None):
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _private(self.data_dir, 0o700)  # it holds the admin key and the ledger
         self.ledger = Ledger(self.data_dir)
         model = model or os.environ.get("DGNB_MODEL") or None  # the embedded engine's model, e.g. whisper-base
-        self.recognizer = get_recognizer(model)
+        self.recognizer = get_recognizer(model, workers)
         self.model = model
         self.settings = EngineSettings.from_env(max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)
         self.tmp_dir = _own_tmp_dir(self.data_dir / "tmp")
@@ -166,10 +166,12 @@ async def _listen_http(request: Request):
 
 
 def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int | None = None,
-               url_timeout: float | None = None, think=None) -> Starlette:
+               url_timeout: float | None = None, think=None, workers: int | None = None) -> Starlette:
     """The engine's Starlette app; ``app.state.engine`` holds the ledger and the loaded model.
-    ``think``: Python think functions for the voice agent (see :mod:`dgnb.local.models.think`)."""
-    engine = Engine(data_dir, model, max_upload_bytes=max_upload_bytes, url_timeout=url_timeout)
+    ``think``: Python think functions for the voice agent (see :mod:`dgnb.local.models.think`).
+    ``workers``: recogniser workers reading at once (default: one per core, see
+    :func:`dgnb.local.models.stt.default_workers`)."""
+    engine = Engine(data_dir, model, max_upload_bytes=max_upload_bytes, url_timeout=url_timeout, workers=workers)
     routes = [
         Route("/v1/listen", _listen_http, methods=["POST"]),
         WebSocketRoute("/v1/listen", _listen_ws),

@@ -138,7 +138,7 @@ def run(host: str = "127.0.0.1", port: int = 8080, data_dir=None, model: str | N
     url = _url(host, sock.getsockname()[1])
     config = uvicorn.Config(app, log_level="info", lifespan="off", ws=_ws_impl())
     server = _AnnouncingServer(config)
-    server.announce = (f"dgnb local engine listening on {url} (model {engine.recognizer.name}); "
+    server.announce = (f"dgnb local engine listening on {url} (model {engine.recognizer.name}, {engine.recognizer.workers} workers); "
                        f"admin key in {engine.data_dir / 'admin.key'}")
     try:
         server.run(sockets=[sock])

@@ -34,7 +34,7 @@ _UUID_NAMESPACE = uuid.UUID("6f1d2c3e-8a57-4d0b-9a35-5b1f0c9e7d21")
 _EDGE_PUNCT = re.compile(r"^[^\w']+|[^\w']+$", re.UNICODE)
 _MARK_RUN = re.compile(r"([.,!?;:])[.,!?;:\u2026]+$")
 _verified: set[str] = set()
-_cache: dict[str, "Recognizer"] = {}
+_cache: dict[tuple, "Recognizer"] = {}
 _cache_lock = threading.Lock()
 
 
@@ -108,53 +108,89 @@ class Stopped(Exception):
 
 
 class Turns:
-    """Turns at one model: one reader at a time, and a quick (live) reader goes first. A pre-recorded read
-    takes a turn per piece (its features, then each segment faster-whisper yields: a 30 s window's work at
-    most), so a live phrase that arrives while an hour is being read waits for one piece, not the hour.
+    """Turns at one model's ``slots`` workers: up to ``slots`` readers at a time, and a quick (live) reader
+    goes first. A pre-recorded read takes a turn per piece (its features, then each segment faster-whisper
+    yields: a 30 s window's work at most), so a live phrase that arrives while an hour is being read waits
+    for one piece, not the hour; and a pre-recorded read leaves a free worker to a live one waiting.
 
-    >>> turns = Turns()
-    >>> with turns(quick=True):
-    ...     pass
+    >>> turns = Turns(slots=2)
+    >>> with turns(quick=False), turns(quick=True):
+    ...     turns.busy
+    2
     """
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        self.slots = slots
+        self.busy = 0
         self._cond = threading.Condition()
-        self._busy = False
         self._quick_waiting = 0
+
+    def _free(self, quick: bool) -> bool:
+        return self.busy + (0 if quick else self._quick_waiting) < self.slots
 
     @contextlib.contextmanager
     def __call__(self, quick: bool):
         with self._cond:
             self._quick_waiting += quick
             try:
-                self._cond.wait_for(lambda: not self._busy and (quick or not self._quick_waiting))
+                self._cond.wait_for(lambda: self._free(quick))
             finally:
                 self._quick_waiting -= quick
-            self._busy = True
+            self.busy += 1
         try:
             yield
         finally:
             with self._cond:
-                self._busy = False
+                self.busy -= 1
                 self._cond.notify_all()
 
 
+def default_workers(cores: int | None = None) -> int:
+    """Recogniser workers for a machine: one per core (``DGNB_WORKERS`` chooses).
+
+    >>> default_workers(cores=2)
+    2
+    """
+    chosen = os.environ.get("DGNB_WORKERS", "")
+    if chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
+    return max(1, cores or os.cpu_count() or 1)
+
+
+def worker_threads(workers: int, cores: int | None = None) -> int:
+    """Threads each worker computes with: its share of the cores, but two at least (as many as the machine
+    has, if fewer). Measured on 2 cores (``benchmarks/bench_engine.py --load``): two workers of two threads
+    read one request as fast as one worker of two, and eight at a time 13% faster; two of one thread read one
+    request 30% slower.
+
+    >>> worker_threads(2, cores=2), worker_threads(2, cores=8), worker_threads(8, cores=8), worker_threads(1, cores=1)
+    (2, 4, 2, 1)
+    """
+    cores = cores or os.cpu_count() or 1
+    return min(cores, max(2, cores // workers))
+
+
 class Recognizer:
-    """One loaded Whisper model; ``transcribe`` is thread-safe (reads take :class:`Turns`; live's go first).
+    """One loaded Whisper model served by ``workers`` (see :func:`default_workers`) that read in parallel,
+    each with :func:`worker_threads` threads; ``transcribe`` is thread-safe (reads take :class:`Turns`; live's
+    go first).
 
     ``beam_size``: beams for pre-recorded audio; quick (live) reads are greedy, for latency.
     """
 
     beam_size = 1
 
-    def __init__(self, model: str | None = None, *, threads: int = 2):
+    def __init__(self, model: str | None = None, *, workers: int | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
         target, info, unverified = _describe(model)
         if unverified is not None:
             _verify_sha256(Path(target) / "model.bin", unverified)
+        self.workers = workers or default_workers()
+        threads = worker_threads(self.workers)
         try:
-            self._model = _windowed_model_class()(target, device="cpu", compute_type="int8", cpu_threads=threads)
+            self._model = _windowed_model_class()(target, device="cpu", compute_type="int8", cpu_threads=threads,
+                                                  num_workers=self.workers)
         except Exception as exc:
             raise EngineError(
                 500, "MODEL_NOT_FOUND",
@@ -164,7 +200,7 @@ class Recognizer:
         self.model_info = dict(info)
         self.model_uuid = str(uuid.uuid5(_UUID_NAMESPACE, f"{info['name']}:{info['version']}"))
         self.english_only = target.endswith(".en") or info["name"].endswith(".en")
-        self._turn = Turns()
+        self._turn = Turns(self.workers)
 
     @property
     def name(self) -> str:
@@ -202,7 +238,7 @@ class Recognizer:
         """faster-whisper's lazy segments (a window decoded at a time), each produced in a turn of its own."""
         while True:
             with self._turn(False):
-                self._model.window = window
+                _window.frames = window
                 seg = next(segments, None)
             if seg is None:
                 return
@@ -212,7 +248,7 @@ class Recognizer:
                 stop: threading.Event | None = None) -> list[dict]:
         window = encoder_window(x.size) if quick else WINDOWS[-1]
         with self._turn(quick):
-            self._model.window = window
+            _window.frames = window
             segments, _info = self._model.transcribe(
                 x, language="en", word_timestamps=True, beam_size=1 if quick else self.beam_size, hotwords=hotwords,
                 condition_on_previous_text=False, clip_timestamps=clips,
@@ -316,15 +352,17 @@ def decode_spans(clips: list[float], n_samples: int, span: float, rate: int = 16
     return out
 
 
+_window = threading.local()  # frames the encoder sees, set by the thread whose turn it is
+
+
 def _windowed_model_class():
-    """faster-whisper's WhisperModel whose encoder sees only the first ``window`` frames."""
+    """faster-whisper's WhisperModel whose encoder sees only the first ``_window.frames`` frames (the reading
+    thread's own setting: workers read in parallel)."""
     from faster_whisper import WhisperModel
 
     class WindowedWhisperModel(WhisperModel):
-        window = WINDOWS[-1]
-
         def encode(self, features):
-            return super().encode(features[..., : self.window])
+            return super().encode(features[..., : getattr(_window, "frames", WINDOWS[-1])])
 
     return WindowedWhisperModel
 
@@ -384,12 +422,12 @@ def without_timeless_runs(words: list[dict], run: int = 3) -> list[dict]:
     return out
 
 
-def get_recognizer(model: str | None = None) -> Recognizer:
-    """The process-wide Recognizer for ``model`` (loaded once, then cached)."""
-    key = model or ""
+def get_recognizer(model: str | None = None, workers: int | None = None) -> Recognizer:
+    """The process-wide Recognizer for ``model`` and ``workers`` (loaded once, then cached)."""
+    key = (model or "", workers or default_workers())
     with _cache_lock:
         rec = _cache.get(key)
         if rec is None:
-            rec = Recognizer(model)
+            rec = Recognizer(model, workers=key[1])
             _cache[key] = rec
         return rec
