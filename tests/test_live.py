@@ -283,6 +283,42 @@ def test_drops_spread_over_a_stream_each_get_the_whole_reconnect_budget(local_se
     assert_contiguous(conn.finals, 19.1)
 
 
+def _billed_seconds(server, request_ids: list[str]) -> list[float]:
+    """The durations the engine's ledger recorded for ``request_ids`` (each is recorded as its stream ends)."""
+    import httpx
+
+    with httpx.Client(base_url=server.url, headers=server.headers, timeout=10) as http:
+        pid = http.get("/v1/projects").json()["projects"][0]["project_id"]
+        deadline = time.monotonic() + 30
+        while True:
+            rows = {r["request_id"]: r for r in http.get(f"/v1/projects/{pid}/requests", params={"limit": 1000}).json()["requests"]}
+            if all(rid in rows for rid in request_ids) or time.monotonic() > deadline:
+                return [rows[rid]["response"]["details"]["duration"] for rid in request_ids if rid in rows]
+            time.sleep(0.05)  # the last stream is recorded just after its socket closes
+
+
+@recorded
+def test_audio_resent_after_drops_is_billed_once(local_server):
+    """Three drops, each stream resumed by re-sending what its finals did not cover: the four streams
+    together are billed the recording's length, not the length plus what was re-sent."""
+    proxy = DropProxy(local_server.url, after_finals=2, drops=3)
+    resent = []
+    try:
+        client = dgnb.Client(api_key=local_server.api_key, url=proxy.url)
+        conn = L.stream_file(client, MULAW, realtime=False, encoding="mulaw")
+        conn.on("Reconnect", resent.append)
+        conn.wait(timeout=120)
+    finally:
+        proxy.close()
+    assert conn.reconnects == 3 and sum(r["resent_bytes"] for r in resent) > 8000  # over a second re-sent
+    billed = _billed_seconds(local_server, conn.request_ids)
+    assert len(billed) == 4 and all(b > 0 for b in billed)
+    from dgnb._core.audio import parse_wav_header
+
+    seconds = parse_wav_header(MULAW.read_bytes()[:4096]).data_bytes / 8000  # mu-law, 8 kHz, one byte a sample
+    assert sum(billed) == pytest.approx(seconds, abs=0.01), (billed, seconds)
+
+
 @recorded
 def test_reconnect_after_a_drop_loses_and_duplicates_nothing(local_server, mulaw_run, monkeypatch):
     proxy = DropProxy(local_server.url, after_finals=3)

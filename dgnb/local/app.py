@@ -12,7 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from .wire.errors import INSUFFICIENT_PERMISSIONS, INVALID_AUTH, default_code, error_response
-from .ledger import Ledger
+from .ledger import Ledger, resumes
 from .settings import EngineSettings
 from .models.stt import get_recognizer
 
@@ -40,6 +40,7 @@ class Engine:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _private(self.data_dir, 0o700)  # it holds the admin key and the ledger
         self.ledger = Ledger(self.data_dir)
+        self.dropped_tails = resumes.DroppedTails()  # live audio a resumed stream re-sends is billed once
         model = model or os.environ.get("DGNB_MODEL") or None  # the embedded engine's model, e.g. whisper-base
         self.recognizer = get_recognizer(model, workers)
         self.model = model

@@ -23,8 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from anyio import to_thread
+from starlette.websockets import WebSocketDisconnect
 
 from ...protocol.listen import LIVE_ONLY_OPTIONS
+from ..ledger import resumes
 from ..text import words as text_words
 from ..wire import options as listen_options
 from ..models import streaming
@@ -145,6 +147,8 @@ class LiveSession:
         self._speakers = None  # a diarize.SpeakerTracker once diarize=true audio arrives
         self._last_final_word: dict[int, str] = {}  # per channel: the punctuated word that ended its last final
         self.hotwords = opts.listen.hotwords
+        self.gone = False  # the client went without CloseStream
+        self._resumable(principal)
 
     # ------------------------------------------------------------------ plumbing
     async def send(self, message: dict) -> None:
@@ -184,10 +188,10 @@ class LiveSession:
                 await self.queue.put(("timeout", None))
                 return
             except Exception:
-                await self.queue.put(("disconnect", None))
-                return
+                message = {"type": "websocket.disconnect"}
             kind = message.get("type")
             if kind == "websocket.disconnect":
+                self.gone = True  # the audio still queued is not read: no one is there for its results
                 await self.queue.put(("disconnect", None))
                 return
             data = message.get("bytes")
@@ -213,8 +217,13 @@ class LiveSession:
         try:
             while True:
                 kind, payload = await self.queue.get()
+                if self.gone:
+                    kind = "disconnect"
                 if kind == "audio":
                     self.sha.update(payload)
+                    if self._tail is not None:
+                        self._tail.append(payload)
+                        self._head.append(payload)
                     events = await to_thread.run_sync(self._feed, payload)
                     await self._send_events(events)
                 elif kind == "finalize":
@@ -238,7 +247,11 @@ class LiveSession:
                                      "message": payload[:1000]})
                 elif kind == "disconnect":
                     self.closed = True
+                    self._dropped()
                     return
+        except WebSocketDisconnect:  # gone while we answered
+            self.closed = True
+            self._dropped()
         except EngineError as exc:  # undecodable audio
             self.status, self.err_code = exc.status, "DATA-0000"
             await self.send({"type": "Error", "err_code": "DATA-0000", "err_msg": exc.err_msg,
@@ -248,6 +261,36 @@ class LiveSession:
             log.exception("live stream %s failed", self.request_id)
             self.status, self.err_code = 500, "INTERNAL_SERVER_ERROR"
             await self.close(1011, "The local engine failed while processing the stream.")
+
+    def _resumable(self, principal) -> None:
+        """Raw audio is held back a while (:mod:`..ledger.resumes`): if this stream drops, a stream that
+        re-sends its end is billed once; if this stream re-sends one that dropped, the repeat is not billed."""
+        from ...protocol.audio import BYTES_PER_SAMPLE
+
+        encoding, rate = self.opts.listen.encoding, self.opts.sample_rate
+        self._tail = self._head = None
+        if encoding not in BYTES_PER_SAMPLE or not rate or principal is None:
+            return
+        self._audio_format = (encoding, rate, self.opts.channels)
+        self._frame_bytes = BYTES_PER_SAMPLE[encoding] * self.opts.channels
+        self._bytes_per_second = rate * self._frame_bytes
+        hold = min(resumes.MAX_HOLD_BYTES, int(resumes.HOLD_SECONDS * self._bytes_per_second))
+        self._tail, self._head = resumes.Tail(hold), resumes.Head(hold)
+
+    def _dropped(self) -> None:
+        """The client went without CloseStream: it may resume the stream on a new connection (once said)."""
+        if self._tail is not None:
+            self.engine.dropped_tails.dropped(self.principal.key_id, self._audio_format, self._tail.bytes(),
+                                              self._frame_bytes, self.request_id)
+            self._tail = resumes.Tail(0)
+
+    def _billed_seconds(self) -> float:
+        """The stream's audio, less what it repeats of a stream that dropped."""
+        if self._head is None:
+            return self.decoder.duration
+        repeated = self.engine.dropped_tails.repeated(self.principal.key_id, self._audio_format, self._frame_bytes,
+                                                      bytes(self._head.data), self.request_id)
+        return max(0.0, self.decoder.duration - repeated / self._bytes_per_second)
 
     # ------------------------------------------------------------------ work (worker thread)
     def _transcribe(self, samples: np.ndarray, offset: float) -> list:
@@ -365,7 +408,7 @@ class LiveSession:
             o = self.opts.listen
             self.engine.ledger.record_request(
                 request_id=self.request_id, principal=self.principal, path="/v1/listen", method="GET",
-                status=self.status, duration=self.decoder.duration, channels=len(self.segmenters or [None]),
+                status=self.status, duration=self._billed_seconds(), channels=len(self.segmenters or [None]),
                 model=self.recognizer.model_info.get("name"), model_uuid=self.recognizer.model_uuid,
                 features=list(o.features) + [k for k in ("interim_results", "vad_events") if getattr(self.opts.segmenter, k)],
                 tags=list(o.tag), sha256=self.sha.hexdigest(), err_code=self.err_code, created=self.created,
