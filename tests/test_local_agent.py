@@ -52,14 +52,14 @@ def settings(think=None, **agent) -> dict:
                       "speak": {"provider": {"type": "deepgram", "model": "aura-2-orion-en"}}, **agent}}
 
 
-def speech(text: str) -> bytes:
-    """``text`` spoken by espeak as 16 kHz linear16, with a little noise and 1.5 s of trailing silence."""
+def speech(text: str, trailing: float = 1.5) -> bytes:
+    """``text`` spoken by espeak as 16 kHz linear16, with a little noise and ``trailing`` seconds of silence."""
     from dgnb.local.models import samples
     from dgnb.local.wire.audio import resample
 
     x, sr = samples.synthesize(text, "customer")
     x = resample(np.asarray(x, np.float32), sr, RATE) * 0.8
-    x = np.concatenate([np.zeros(int(0.3 * RATE), np.float32), x, np.zeros(int(1.5 * RATE), np.float32)])
+    x = np.concatenate([np.zeros(int(0.3 * RATE), np.float32), x, np.zeros(int(trailing * RATE), np.float32)])
     x = x + np.random.default_rng(0).normal(0, 3e-4, x.shape).astype(np.float32)
     return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
 
@@ -491,3 +491,126 @@ def test_official_deepgram_sdk_basic_conversation(server):
     texts = [(m.role, m.content) for m in received if isinstance(m, AgentV1ConversationText)]
     assert texts == [("user", "What is 2 + 2?"), ("assistant", "2 + 2 equals 4.")]
     assert audio > 24000  # more than half a second of 24 kHz linear16
+
+
+# ------------------------------------------------------------------------------------------ think models
+
+def test_think_models_official_sdk_and_no_key_needed(server):
+    """The official SDK lists the think models; the call needs no key, as on Deepgram."""
+    from deepgram import DeepgramClient
+    from deepgram.environment import DeepgramClientEnvironment
+    from deepgram.types import AgentThinkModelsV1Response
+
+    ws_base = server.url.replace("http://", "ws://")
+    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
+        base=server.url, production=ws_base, agent=ws_base, agent_rest=server.url))
+    reply = client.agent.v1.settings.think.models.list()
+    assert isinstance(reply, AgentThinkModelsV1Response)
+    hosted = {(m.id, m.provider) for m in reply.models}  # each parsed as one of the SDK's provider types
+    assert ("gpt-4o-mini", "open_ai") in hosted and {p for _, p in hosted} == {"open_ai", "anthropic", "google", "groq"}
+    local = {(m["id"], m["provider"]) for m in reply.local_models}  # the engine's own, an extra field
+    assert {("rule-based", "rule_based"), ("weather", "python"), ("two_replies", "python"), ("broken_think", "python")} <= local
+    anonymous = httpx.get(f"{server.url}/v1/agent/settings/think/models")
+    assert anonymous.status_code == 200 and anonymous.json() == reply.model_dump(mode="json")
+    assert httpx.get(f"{server.url}/v1/agent/converse").status_code == 401  # other agent paths still need a key
+
+
+def test_think_models_as_a_dataframe_sync_and_async(server):
+    import dgnb
+
+    with dgnb.Client(api_key=server.api_key, url=server.url) as dg:
+        df = dg.agent.think_models()
+    assert list(df.columns) == ["id", "name", "provider", "local"] and str(df.provider.dtype) == "category"
+    assert set(df.id[df.local]) >= {"rule-based", "weather"} and "gpt-4o-mini" in set(df.id[~df.local])
+    assert df.attrs["response"]["local_models"][0]["id"] == "rule-based"
+
+    async def go():
+        async with dgnb.AsyncClient(api_key=server.api_key, url=server.url) as dg:
+            return await dg.agent.think_models()
+
+    assert run(go()).equals(df)
+
+
+# ------------------------------------------------------------------------------------------ ForceEndTurn
+FLUX = {"provider": {"type": "deepgram", "version": "v2", "model": "flux-general-en"}}
+
+
+@recorded
+def test_force_end_turn_from_the_official_sdk_ends_the_user_turn_with_a_flux_listen_provider(server):
+    """Speech with no pause after it, then the SDK's send_force_end_turn: no silence was sent, so only
+    ForceEndTurn can end the turn; the user's words come back and the agent answers them."""
+    from deepgram import DeepgramClient
+    from deepgram.agent.v1.types import AgentV1Settings
+    from deepgram.environment import DeepgramClientEnvironment
+
+    ws_base = server.url.replace("http://", "ws://")
+    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
+        base=server.url, production=ws_base, agent=ws_base, agent_rest=server.url))
+    received = []
+    with client.agent.v1.connect() as agent:
+        hosted = {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}}  # the SDK's types name hosted providers
+        agent.send_settings(AgentV1Settings(**{k: v for k, v in settings(hosted, listen=FLUX).items() if k != "type"}))
+        pcm = speech("What is two plus two?", trailing=0.0)
+        for i in range(0, len(pcm), 3200):
+            agent.send_media(pcm[i:i + 3200])
+        agent.send_force_end_turn()
+        while True:
+            message = agent.recv()
+            if isinstance(message, bytes):
+                continue
+            # the SDK's typed messages; a dict for the types it does not know (History)
+            received.append(message if isinstance(message, dict) else message.model_dump())
+            if received[-1]["type"] == "AgentAudioDone":
+                break
+    types = [m["type"] for m in received]
+    assert "Error" not in types and all(m["code"] != "FORCE_END_TURN_UNSUPPORTED" for m in received if m["type"] == "Warning")
+    user = next(m for m in received if m["type"] == "ConversationText" and m["role"] == "user")
+    assert jiwer.wer("what is two plus two", norm(user["content"].replace("2", "two"))) <= 0.25
+    assert types.index("UserStartedSpeaking") < types.index("ConversationText") < types.index("AgentStartedSpeaking")
+
+
+def test_force_end_turn_without_flux_is_a_warning_and_with_no_turn_is_ignored(server):
+    async def go():
+        s = await open_session(server, settings())
+        await s.until("SettingsApplied")
+        await s.send({"type": "ForceEndTurn"})  # the default (v1) listen provider: the turn goes on
+        warning = await s.until("Warning")
+        flux = await open_session(server, settings(listen=FLUX))
+        await flux.until("SettingsApplied")
+        await flux.send({"type": "ForceEndTurn"})  # no user turn under way: nothing happens
+        await flux.send({"type": "InjectUserMessage", "content": "Hello"})
+        await flux.until("AgentAudioDone")
+        await s.ws.close()
+        await flux.ws.close()
+        return warning, flux.types()
+    warning, types = run(go())
+    assert warning["code"] == "FORCE_END_TURN_UNSUPPORTED" and "version" in warning["description"]
+    assert types[:3] == ["Welcome", "SettingsApplied", "ConversationText"] and "Warning" not in types and "Error" not in types
+
+
+@recorded
+def test_dgnb_force_end_turn_sync_and_async(server):
+    """dgnb's conn.force_end_turn(), on Client and AsyncClient: the turn ends on the speech sent so far."""
+    import dgnb
+    from dgnb.api.agent_settings import Listen, Settings, Speak, Think
+
+    flux = Settings(listen=Listen("flux-general-en", version="v2"), think=Think("rule_based"),
+                    speak=Speak("aura-2-orion-en"), input_sample_rate=RATE, output_sample_rate=RATE)
+    pcm = speech("What is two plus two?", trailing=0.0)
+    is_user = lambda m: m.role == "user"  # noqa: E731
+    with dgnb.Client(api_key=server.api_key, url=server.url) as dg:
+        conn = dg.agent.connect(flux)
+        conn.send_audio(pcm)
+        conn.force_end_turn()
+        heard = conn.wait_for("ConversationText", is_user, timeout=60).content
+        conn.close()
+
+    async def go():
+        async with dgnb.AsyncClient(api_key=server.api_key, url=server.url) as dg:
+            async with dg.agent.connect(flux) as conn:
+                await conn.send_audio(pcm)
+                await conn.force_end_turn()
+                return (await conn.wait_for("ConversationText", is_user, timeout=60)).content
+
+    for text in (heard, run(go())):
+        assert jiwer.wer("what is two plus two", norm(text.replace("2", "two"))) <= 0.25

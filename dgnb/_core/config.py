@@ -8,6 +8,7 @@ from typing import Mapping
 
 DEFAULT_URL = "https://api.deepgram.com"
 DEFAULT_AGENT_URL = "wss://agent.deepgram.com"
+DEFAULT_AGENT_REST_URL = "https://agent.deepgram.com"  # the agent's REST calls (think models), as the SDKs' agent_rest
 NAMESPACES = ("listen", "speak", "read", "manage", "auth", "selfhosted", "agent")
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
@@ -118,7 +119,7 @@ class Endpoints:
         rest = {ns: _http_url(base) for ns in NAMESPACES}
         ws = {ns: _ws_url(base) for ns in NAMESPACES}
         if url is None and not os.environ.get("DEEPGRAM_BASE_URL"):
-            ws["agent"] = DEFAULT_AGENT_URL
+            ws["agent"], rest["agent"] = DEFAULT_AGENT_URL, DEFAULT_AGENT_REST_URL
         for ns, value in (urls or {}).items():
             if ns not in NAMESPACES:
                 raise ValueError(f"unknown namespace {ns!r} in urls; expected one of {', '.join(NAMESPACES)}")

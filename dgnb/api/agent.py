@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .._core import loop as _loop
-from .namespace import Namespace
+from .namespace import Namespace, endpoint
 from .._core.stream import EventHub, SyncEventStream, event_namer, read_frames, request_id_of
 from .agent_settings import Function, Listen, Settings, Speak, Think, _section, declare_functions, settings_dict
 from .._core.errors import DgnbError
@@ -309,6 +309,12 @@ class AsyncAgentConnection(EventHub):
     async def keep_alive(self) -> None:
         await self.send_json({"type": "KeepAlive"})
 
+    async def force_end_turn(self) -> None:
+        """End the user's turn now, on the audio sent so far (push-to-talk release, a keypad press, your own
+        turn detection). Needs a Flux listen provider (``listen.provider.version = "v2"``); with another the
+        server answers with a ``FORCE_END_TURN_UNSUPPORTED`` warning. Ignored when no user turn is under way."""
+        await self.send_json({"type": "ForceEndTurn"})
+
     async def inject_user_message(self, content: str) -> None:
         """Say ``content`` to the agent as the user (text instead of audio)."""
         await self.send_json({"type": "InjectUserMessage", "content": _text(content, "content")})
@@ -516,6 +522,7 @@ class AgentConnection(SyncEventStream, wraps=AsyncAgentConnection,
                                 "settings", "request_id", "error", "warnings", "state", "done", "close_code", "url",
                                 "conversation", "audio"),
                       blocking=("send_audio", "send", "send_file", "send_json", "keep_alive", "inject_user_message",
+                                "force_end_turn",
                                 "inject_agent_message", "update_prompt", "update_speak", "update_think",
                                 "send_function_call_response")):
     """The synchronous agent conversation: the same :class:`AsyncAgentConnection`, run on a
@@ -540,9 +547,29 @@ class AgentConnection(SyncEventStream, wraps=AsyncAgentConnection,
 
 # ================================================================= the namespace ===
 class Agent(Namespace):
-    """The Voice Agent API: ``dg.agent.connect(settings, functions=[...])``."""
+    """The Voice Agent API: ``dg.agent.connect(settings, functions=[...])``, ``dg.agent.think_models()``."""
 
     name = "agent"
+
+    @endpoint
+    def think_models(self):
+        """The models the agent can think with: DataFrame (id, name, provider, local), the reply in
+        ``.attrs["response"]``. ``local`` rows are the local engine's own thinkers (its rule-based
+        responder and your registered Python functions); on the local engine the hosted models are
+        answered by the rule-based responder.
+
+        >>> import dgnb
+        >>> dg = dgnb.Client()                             # doctest: +SKIP
+        >>> dg.agent.think_models().provider.unique()      # doctest: +SKIP
+        """
+        from .._core.http import Call
+        from ..results.manage_frames import THINK_MODELS, framed
+
+        response = yield from self._send(Call("GET", "/v1/agent/settings/think/models", self.name))
+        body = response.json()
+        rows = [{**m, "local": local} for local, key in ((False, "models"), (True, "local_models"))
+                for m in body.get(key) or []]
+        return framed(rows, THINK_MODELS, body)
 
     def connect(self, settings: Any = None, *, functions: Any = None, keepalive: bool | float = True,
                 open_timeout: float | None = None, extra_headers: Mapping[str, str] | None = None,

@@ -145,14 +145,22 @@ class Speak:
 
 @dataclass
 class Listen:
-    """The agent's ears: a Deepgram speech-to-text model, with optional keyterms."""
+    """The agent's ears: a Deepgram speech-to-text model, with optional keyterms. ``version="v2"`` with a
+    Flux model (``Listen("flux-general-en", version="v2")``) lets ``force_end_turn()`` end a user turn.
+
+    >>> Listen("flux-general-en", version="v2").to_dict()
+    {'provider': {'type': 'deepgram', 'model': 'flux-general-en', 'version': 'v2'}}
+    """
 
     model: str = "nova-3"
     keyterms: Sequence[str] = ()
     smart_format: bool | None = None
+    version: str | None = None
 
     def to_dict(self) -> dict:
         provider: dict = {"type": "deepgram", "model": self.model}
+        if self.version is not None:
+            provider["version"] = self.version
         if self.keyterms:
             provider["keyterms"] = list(self.keyterms)
         if self.smart_format is not None:

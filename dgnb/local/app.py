@@ -19,6 +19,8 @@ from .models.stt import get_recognizer
 log = logging.getLogger("dgnb.local")
 #: Paths that use the API (billed), needing the ``usage:write`` permission.
 USAGE_PATHS = frozenset({"/v1/listen", "/v1/speak", "/v1/read", "/v1/agent/converse"})
+#: Paths Deepgram answers without credentials (the SDKs send none)
+PUBLIC_PATHS = frozenset({"/v1/agent/settings/think/models"})
 
 
 def default_data_dir() -> Path:
@@ -116,13 +118,14 @@ def _ws_credentials(scope) -> tuple[str | None, str | None]:
 
 
 class AuthMiddleware:
-    """Every HTTP request and WebSocket handshake needs ``Token <key>`` or ``Bearer <token>``."""
+    """Every HTTP request and WebSocket handshake needs ``Token <key>`` or ``Bearer <token>`` (but for
+    :data:`PUBLIC_PATHS`)."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket") or (scope["type"] == "http" and scope["path"] in PUBLIC_PATHS):
             return await self.app(scope, receive, send)
         engine: Engine = scope["app"].state.engine
         if scope["type"] == "http":

@@ -6,7 +6,9 @@ closes), answered by ``SettingsApplied``. Then:
 
 * **listen**: binary user audio is decoded, cut into utterances by VAD endpointing and transcribed
   (:class:`dgnb.local.models.streaming.ChannelSegmenter`, the same as live /v1/listen); speech onset sends
-  ``UserStartedSpeaking``. ``InjectUserMessage`` gives a user turn as text.
+  ``UserStartedSpeaking``. ``InjectUserMessage`` gives a user turn as text. ``ForceEndTurn`` ends the user's
+  turn where the audio received so far ends, with a Flux (``version: "v2"``) listen provider; with another it
+  is answered by a ``FORCE_END_TURN_UNSUPPORTED`` Warning, as Deepgram does.
 * **think**: a registered Python function (provider type ``python``) or the rule-based responder
   (:mod:`dgnb.local.models.think`); a list of think sections falls back in order when one fails. Function
   calls go to the client as ``FunctionCallRequest`` and come back as ``FunctionCallResponse``; a
@@ -33,11 +35,12 @@ import uuid
 
 import numpy as np
 from anyio import to_thread
-from starlette.routing import WebSocketRoute
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..models import streaming, think as think_mod, tts
-from ..wire.agent_settings import INVALID, UNPARSABLE, AgentConfig, SettingsError, parse_settings, parse_speak, parse_think
+from ..wire.agent_settings import HOSTED_THINK_MODELS, INVALID, UNPARSABLE, AgentConfig, SettingsError, parse_settings, parse_speak, parse_think
 from ..wire.errors import EngineError
 
 log = logging.getLogger("dgnb.local.agent")
@@ -49,7 +52,7 @@ MAX_FUNCTION_ROUNDS = 8
 _ACKS = {"UpdatePrompt": "PromptUpdated", "UpdateSpeak": "SpeakUpdated", "UpdateThink": "ThinkUpdated",
          "UpdateListen": "ListenUpdated"}
 _CLIENT_TYPES = ("Settings", "KeepAlive", "InjectUserMessage", "InjectAgentMessage", "FunctionCallResponse",
-                 *_ACKS)
+                 "ForceEndTurn", *_ACKS)
 
 
 def registry_of(app) -> think_mod.Registry:
@@ -69,9 +72,29 @@ async def converse_websocket(ws: WebSocket) -> None:
     await session.run()
 
 
+THINK_MODELS_PATH = "/v1/agent/settings/think/models"
+END_TURN = object()  # queued with the user's audio by ForceEndTurn: the turn ends where the audio so far ends
+
+
 def routes() -> list:
-    """The voice agent route, for the app to mount."""
-    return [WebSocketRoute(PATH, converse_websocket)]
+    """The voice agent's routes, for the app to mount."""
+    return [WebSocketRoute(PATH, converse_websocket), Route(THINK_MODELS_PATH, think_models, methods=["GET"])]
+
+
+async def think_models(request) -> JSONResponse:
+    """``GET /v1/agent/settings/think/models`` (no key needed, as on Deepgram), in Deepgram's shape:
+    ``models`` lists the hosted models Deepgram lists (a Settings message may name them; here the
+    rule-based responder answers for them, with a Warning), and ``local_models`` (this engine's own key,
+    which the SDKs keep as an extra field) its rule-based responder and each registered Python think
+    function (provider ``python``, id its name)."""
+    hosted = [{"id": mid, "name": name, "provider": provider} for provider, mid, name in HOSTED_THINK_MODELS]
+    local = [{"id": "rule-based", "name": "dgnb rule-based responder", "provider": "rule_based"}]
+    try:
+        names = sorted(registry_of(request.app).all())
+    except (ValueError, TypeError):  # a bad DGNB_AGENT_THINK: said when a Settings message names one
+        names = []
+    local += [{"id": name, "name": f"Python think function {name}", "provider": "python"} for name in names]
+    return JSONResponse({"models": hosted, "local_models": local})
 
 
 class _Fatal(Exception):
@@ -287,6 +310,12 @@ class AgentSession:
             await self.send({"type": "ThinkUpdated"})
             for code, description in warnings:
                 await self.warn(code, description)
+        elif kind == "ForceEndTurn":
+            if cfg.listen_version != "v2":
+                await self.warn("FORCE_END_TURN_UNSUPPORTED", "ForceEndTurn needs a Deepgram V2 (Flux) listen provider: "
+                                "set agent.listen.provider.version to 'v2' in Settings; the turn goes on")
+            else:
+                self.audio_in.put_nowait(END_TURN)  # read after the audio already received
         elif kind == "UpdateListen":
             provider = (msg.get("listen") or {}).get("provider") or {}
             cfg.keyterms = list(provider.get("keyterms") or cfg.keyterms)
@@ -296,6 +325,10 @@ class AgentSession:
     def _transcribe(self, samples: np.ndarray, offset: float) -> list:
         hotwords = " ".join(self.cfg.keyterms) if self.cfg and self.cfg.keyterms else None
         return self.engine.recognizer.transcribe(samples, offset=offset, hotwords=hotwords, quick=True)
+
+    def _step(self, data) -> list:
+        """The listener's events for the next audio received, or for ending the turn (ForceEndTurn)."""
+        return self.segmenter.finalize() if data is END_TURN else self._feed(data)
 
     def _feed(self, data: bytes) -> list:
         samples = self.decoder.feed(data)
@@ -307,8 +340,11 @@ class AgentSession:
     async def _listen(self) -> None:
         while True:
             data = await self.audio_in.get()
+            forced = data is END_TURN
+            if forced and not (self.user_speaking or self.pending_text):
+                continue  # no user turn under way: ForceEndTurn is ignored
             try:
-                events = await to_thread.run_sync(self._feed, data)
+                events = await to_thread.run_sync(self._step, data)
             except EngineError as exc:
                 await self.error("USER_AUDIO_FORMAT", exc.err_msg)
                 continue
@@ -322,7 +358,7 @@ class AgentSession:
                     text = " ".join(w.get("punctuated_word") or w["word"] for w in ev.words).strip()
                     if text:
                         self.pending_text.append(text)
-                    if ev.speech_final:
+                    if ev.speech_final or forced:
                         self.user_speaking = False
                         if self.pending_text:
                             self.turns.put_nowait(("user", " ".join(self.pending_text), time.monotonic()))

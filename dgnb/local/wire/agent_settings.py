@@ -20,6 +20,16 @@ INVALID = "INVALID_SETTINGS"
 LOCAL_THINK_TYPES = ("python", "rule_based")
 #: Hosted LLM providers Deepgram offers; locally the rule-based responder stands in for them (with a Warning).
 REMOTE_THINK_TYPES = ("open_ai", "anthropic", "google", "groq", "aws_bedrock")
+#: The hosted think models Deepgram lists (GET /v1/agent/settings/think/models; the ids the 7.16 SDK's
+#: types name), as (provider, id, display name): Settings may name them, the rule-based responder answers.
+HOSTED_THINK_MODELS = (
+    ("open_ai", "gpt-5", "GPT-5"), ("open_ai", "gpt-5-mini", "GPT-5 mini"), ("open_ai", "gpt-5-nano", "GPT-5 nano"),
+    ("open_ai", "gpt-4.1", "GPT-4.1"), ("open_ai", "gpt-4.1-mini", "GPT-4.1 mini"),
+    ("open_ai", "gpt-4.1-nano", "GPT-4.1 nano"), ("open_ai", "gpt-4o", "GPT-4o"), ("open_ai", "gpt-4o-mini", "GPT-4o mini"),
+    ("anthropic", "claude-3-5-haiku-latest", "Claude 3.5 Haiku"), ("anthropic", "claude-sonnet-4-20250514", "Claude Sonnet 4"),
+    ("google", "gemini-2.5-flash", "Gemini 2.5 Flash"), ("google", "gemini-2.0-flash", "Gemini 2.0 Flash"),
+    ("google", "gemini-2.0-flash-lite", "Gemini 2.0 Flash-Lite"), ("groq", "openai/gpt-oss-20b", "GPT OSS 20B"),
+)
 INPUT_ENCODINGS = ("linear16", "linear32", "mulaw", "alaw", "opus", "ogg-opus", "flac")
 DEFAULT_RATE = 24000
 
@@ -167,6 +177,7 @@ class AgentConfig:
     think: list[dict] = field(default_factory=list)  # one or more think sections (fallbacks)
     voice: tts.Voice = field(default_factory=lambda: tts.voice_for(tts.DEFAULT_MODEL))
     keyterms: list[str] = field(default_factory=list)
+    listen_version: str = "v1"  # agent.listen.provider.version: "v2" (Flux) lets ForceEndTurn end a user turn
     greeting: str | None = None
     language: str = "en"
     history: bool = True
@@ -265,6 +276,7 @@ def parse_settings(message: Mapping[str, Any], has_function: Callable[[str | Non
     if provider and provider.get("type") != "deepgram":
         raise SettingsError(INVALID, f"agent.listen.provider.type {provider.get('type')!r} is not supported; use 'deepgram'")
     cfg.keyterms = list(provider.get("keyterms") or [])
+    cfg.listen_version = provider.get("version") or "v1"
     cfg.language = agent.get("language") or provider.get("language") or "en"
     if not cfg.language.lower().startswith("en"):
         warnings.append(("LANGUAGE_UNAVAILABLE", f"the local engine listens in English only (language {cfg.language!r})"))
