@@ -18,7 +18,7 @@ from .models.stt import get_recognizer
 
 log = logging.getLogger("dgnb.local")
 #: Paths that use the API (billed), needing the ``usage:write`` permission.
-USAGE_PATHS = frozenset({"/v1/listen", "/v1/speak", "/v1/read", "/v1/agent/converse"})
+USAGE_PATHS = frozenset({"/v1/listen", "/v2/listen", "/v1/speak", "/v1/read", "/v1/agent/converse"})
 #: Paths Deepgram answers without credentials (the SDKs send none)
 PUBLIC_PATHS = frozenset({"/v1/agent/settings/think/models"})
 
@@ -163,6 +163,12 @@ async def _listen_ws(websocket: WebSocket) -> None:
     await listen_websocket(websocket)
 
 
+async def _flux_ws(websocket: WebSocket) -> None:
+    from .routes.flux import flux_websocket
+
+    await flux_websocket(websocket)
+
+
 async def _listen_http(request: Request):
     from .routes.listen import listen_rest
 
@@ -179,6 +185,7 @@ def create_app(data_dir=None, model: str | None = None, *, max_upload_bytes: int
     routes = [
         Route("/v1/listen", _listen_http, methods=["POST"]),
         WebSocketRoute("/v1/listen", _listen_ws),
+        WebSocketRoute("/v2/listen", _flux_ws),
     ]
     from .routes import manage, read, speak
 

@@ -101,8 +101,10 @@ async def _deny(websocket, status: int, err_code: str, err_msg: str) -> None:
         await websocket.close(code=1008, reason=f"{err_code}: {err_msg}"[:120])
 
 
-async def listen_websocket(websocket) -> None:
-    """The WebSocket /v1/listen endpoint (mounted by ``app.py``)."""
+async def listen_websocket(websocket, parse=None, session_class=None) -> None:
+    """The WebSocket /v1/listen endpoint (mounted by ``app.py``); another streaming protocol gives its own
+    ``parse`` (query items -> :class:`LiveOptions`) and ``session_class``."""
+    parse, session_class = parse or parse_live_options, session_class or LiveSession
     engine = websocket.app.state.engine
     principal = websocket.scope.get("dgnb.principal")  # set by app.py's auth middleware
     subprotocol = websocket.scope.get("dgnb.subprotocol")
@@ -113,18 +115,24 @@ async def listen_websocket(websocket) -> None:
         await _deny(websocket, 401, INVALID_AUTH, "Invalid credentials.")
         return
     try:
-        opts = parse_live_options(websocket.query_params.multi_items())
+        opts = parse(websocket.query_params.multi_items())
         decoder = streaming.make_decoder(opts.listen.encoding, opts.sample_rate, opts.channels)
     except EngineError as exc:
         await _deny(websocket, exc.status, exc.err_code, exc.err_msg)
         return
     await websocket.accept(subprotocol=subprotocol)
-    session = LiveSession(websocket, engine, principal, opts, decoder)
+    session = session_class(websocket, engine, principal, opts, decoder)
     await session.run()
 
 
 class LiveSession:
-    """One live stream: reads frames, decodes, segments, transcribes and answers."""
+    """One live stream: reads frames, decodes, segments, transcribes and answers. A subclass speaks
+    another streaming protocol over the same work (:mod:`.flux`): its control messages (:attr:`CONTROLS`),
+    the messages it sends for the segmenter's events (:meth:`_send_events`), errors and closing messages."""
+
+    PATH = "/v1/listen"  # what the ledger records
+    #: text control messages -> what the processor does (``KeepAlive`` only restarts the idle clock)
+    CONTROLS = {"Finalize": "finalize", "CloseStream": "close"}
 
     def __init__(self, websocket, engine, principal, opts: LiveOptions, decoder):
         from ..ledger import now_iso
@@ -205,13 +213,10 @@ class LiveSession:
                 control = _control_type(text)
                 if control == "KeepAlive":
                     continue
-                if control == "Finalize":
-                    await self.queue.put(("finalize", None))
-                elif control == "CloseStream":
-                    await self.queue.put(("close", None))
+                kind = self.CONTROLS.get(control)
+                await self.queue.put((kind, text) if kind else ("bad_text", text))
+                if kind == "close":
                     return
-                else:
-                    await self.queue.put(("bad_text", text))
 
     async def _process(self) -> None:
         try:
@@ -232,30 +237,29 @@ class LiveSession:
                 elif kind == "close":
                     events = await to_thread.run_sync(self._finish)
                     await self._send_events(events)
-                    await self.send(self._metadata())
+                    for message in self._closing_messages():
+                        await self.send(message)
                     await self.close(1000)
                     return
                 elif kind == "timeout":
                     self.status, self.err_code = 408, "NET-0001"
-                    await self.send({"type": "Error", "err_code": "NET-0001", "err_msg": NET0001,
-                                     "variant": "NET-0001", "description": NET0001, "request_id": self.request_id})
+                    await self.send(self._error_message("NET-0001", NET0001))
                     await self.close(1011, NET0001)
                     return
                 elif kind == "bad_text":
-                    await self.send({"type": "Error", "variant": "SchemaError",
-                                     "description": "text messages must be JSON with type KeepAlive, Finalize or CloseStream",
-                                     "message": payload[:1000]})
+                    await self.send(self._bad_text_message(payload))
                 elif kind == "disconnect":
                     self.closed = True
                     self._dropped()
                     return
+                else:
+                    await self._control(kind, payload)
         except WebSocketDisconnect:  # gone while we answered
             self.closed = True
             self._dropped()
         except EngineError as exc:  # undecodable audio
             self.status, self.err_code = exc.status, "DATA-0000"
-            await self.send({"type": "Error", "err_code": "DATA-0000", "err_msg": exc.err_msg,
-                             "variant": "DATA-0000", "description": exc.err_msg, "request_id": self.request_id})
+            await self.send(self._error_message("DATA-0000", exc.err_msg))
             await self.close(1008, DATA0000[:120])
         except Exception:
             log.exception("live stream %s failed", self.request_id)
@@ -390,6 +394,21 @@ class LiveSession:
             "from_finalize": ev.from_finalize,
         }
 
+    def _error_message(self, code: str, description: str) -> dict:
+        return {"type": "Error", "err_code": code, "err_msg": description, "variant": code, "description": description,
+                "request_id": self.request_id}
+
+    def _bad_text_message(self, text: str) -> dict:
+        return {"type": "Error", "variant": "SchemaError",
+                "description": "text messages must be JSON with type KeepAlive, Finalize or CloseStream",
+                "message": text[:1000]}
+
+    async def _control(self, kind: str, text: str) -> None:
+        """A control message of a kind this class adds to :attr:`CONTROLS` (none here)."""
+
+    def _closing_messages(self) -> list[dict]:
+        return [self._metadata()]
+
     def _metadata(self) -> dict:
         return {
             "type": "Metadata",
@@ -407,7 +426,7 @@ class LiveSession:
         try:
             o = self.opts.listen
             self.engine.ledger.record_request(
-                request_id=self.request_id, principal=self.principal, path="/v1/listen", method="GET",
+                request_id=self.request_id, principal=self.principal, path=self.PATH, method="GET",
                 status=self.status, duration=self._billed_seconds(), channels=len(self.segmenters or [None]),
                 model=self.recognizer.model_info.get("name"), model_uuid=self.recognizer.model_uuid,
                 features=list(o.features) + [k for k in ("interim_results", "vad_events") if getattr(self.opts.segmenter, k)],
