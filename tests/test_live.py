@@ -150,6 +150,31 @@ def test_send_finalize_finish_by_hand_with_context_manager(dg):
     assert "people" in conn.transcript.transcript.lower()
 
 
+@recorded
+def test_configure_keyterms_and_features_sync_and_async(dg, local_server):
+    """conn.configure(...) on Client and AsyncClient: answered ConfigureSuccess (or ConfigureFailure), in turn."""
+    refused = []
+    with L.live(dg, model="nova-3", encoding="linear16", sample_rate=16000) as conn:
+        conn.on("ConfigureFailure", refused.append)
+        conn.configure(keyterms=["Deepgram"], punctuate=True)
+        conn.configure(diarize=True)  # not a formatting feature: refused, the stream goes on
+        conn.finish()
+    answers = [m.json for m in conn.messages if m.type in ("ConfigureSuccess", "ConfigureFailure")]
+    assert answers[0]["type"] == "ConfigureSuccess" and answers[0]["keyterms"] == ["Deepgram"]
+    assert answers[1]["type"] == "ConfigureFailure" and "diarize" in answers[1]["description"]
+    assert [m.json for m in refused] == answers[1:]
+
+    async def go():
+        async with dgnb.AsyncClient(api_key=local_server.api_key, url=local_server.url) as adg:
+            async with L.live(adg, model="nova-3", encoding="linear16", sample_rate=16000) as aconn:
+                await aconn.configure(keyterms=[])
+                await aconn.finish()
+            return [m.json for m in aconn.messages if m.type == "ConfigureSuccess"]
+
+    replies = asyncio.run(go())
+    assert len(replies) == 1 and replies[0]["keyterms"] == []
+
+
 # ---------------------------------------------------------------- handshake errors ----
 def test_bad_key_raises_api_error_sync_without_leaking_it(local_server):
     secret = "sk-this-is-not-valid-1234"

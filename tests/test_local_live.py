@@ -451,3 +451,45 @@ def test_live_multichannel_reads_each_channel_on_its_own(server):
         starts = [m["start"] for m in finals(messages) if m["channel_index"] == [i, 2]]
         assert starts == sorted(starts) and starts[0] == 0.0
     assert messages[-1]["type"] == "Metadata" and messages[-1]["channels"] == 2
+
+
+@recorded
+def test_configure_mid_stream_from_the_official_sdk(server):
+    """v1 Configure: keyterms replaced (ConfigureSuccess says the ones in force) and formatting features
+    switched for what is read next; refusals are ConfigureFailure with Deepgram's codes, and the stream goes on."""
+    from deepgram import DeepgramClient
+    from deepgram.environment import DeepgramClientEnvironment
+    from deepgram.listen.v1.types import ListenV1Configure, ListenV1ConfigureFailure, ListenV1ConfigureSuccess
+
+    ws = server.url.replace("http://", "ws://")
+    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
+        base=server.url, production=ws, agent=ws, agent_rest=server.url))
+    received = []
+    with client.listen.v1.connect(model="nova-3", encoding="mulaw", sample_rate=8000, keyterm="Acme") as conn:
+        conn.send_configure(ListenV1Configure(keyterms=["Deepgram", "preamble"], features={"punctuate": True}))
+        conn.send_configure(ListenV1Configure(features={"diarize": True}))
+        conn.send_configure(ListenV1Configure(keyterms=["word"] * 501))
+        for chunk in split(MULAW, 8000):
+            conn.send_media(chunk)
+        conn.send_close_stream()
+        for message in conn:
+            received.append(message)
+    success = [m for m in received if isinstance(m, ListenV1ConfigureSuccess)]
+    failures = [m for m in received if isinstance(m, ListenV1ConfigureFailure)]
+    assert [m.keyterms for m in success] == [["Deepgram", "preamble"]]
+    assert [f.code for f in failures] == ["CONFIGURE_INVALID", "CONFIGURE_KEYTERM_LIMIT_EXCEEDED"]
+    assert "diarize" in failures[0].description
+    text = " ".join(m.channel.alternatives[0].transcript for m in received if getattr(m, "type", "") == "Results")
+    assert wer(text) <= 0.10 and any(c in text for c in ".,")  # punctuated, though the query did not ask
+
+
+def test_configure_keyterms_need_nova_3(server):
+    async def go():
+        url = ws_url(server, "model=nova-2&encoding=mulaw&sample_rate=8000")
+        async with websockets.connect(url, additional_headers=server.headers) as ws:
+            await ws.send(json.dumps({"type": "Configure", "keyterms": ["Deepgram"]}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            await ws.send(json.dumps({"type": "CloseStream"}))
+            return reply
+    reply = asyncio.run(go())
+    assert reply["type"] == "ConfigureFailure" and reply["code"] == "CONFIGURE_KEYTERMS_NOT_SUPPORTED"

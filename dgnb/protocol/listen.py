@@ -26,6 +26,10 @@ BOOLEAN_OPTIONS = frozenset({
     "detect_topics", "mip_opt_out", "ner",
 })
 
+#: Formatting features a live stream's ``Configure`` message may turn on or off (its ``features``).
+CONFIGURE_FEATURES = frozenset({"punctuate", "smart_format", "numerals", "profanity_filter", "filler_words"})
+KEYTERM_TOKEN_LIMIT = 500  # keyterms of a stream, counted in words (Deepgram counts tokens)
+
 #: Options that only a live stream takes.
 LIVE_ONLY_OPTIONS = frozenset({"interim_results", "endpointing", "utterance_end_ms", "vad_events", "no_delay"})
 

@@ -167,6 +167,20 @@ class AsyncLiveConnection(EventHub):
         """Ask the server to finalize the audio sent so far (the result has ``from_finalize``)."""
         await self._send_text({"type": "Finalize"})
 
+    async def configure(self, keyterms=None, **features: bool) -> None:
+        """Change the stream mid-way (``Configure``): ``keyterms`` replaces the keyterms (``[]`` clears them,
+        None keeps them), and ``punctuate=True``, ``numerals=True``... switch formatting for what is read next.
+        The server answers with a ``ConfigureSuccess`` or ``ConfigureFailure`` event.
+
+        >>> conn.configure(keyterms=["Acme", "Deepgram"], numerals=True)   # doctest: +SKIP
+        """
+        message: dict = {"type": "Configure"}
+        if keyterms is not None:
+            message["keyterms"] = [keyterms] if isinstance(keyterms, str) else list(keyterms)
+        if features:
+            message["features"] = {name: bool(on) for name, on in features.items()}
+        await self._send_text(message)
+
     async def finish(self, timeout: float | None = None) -> "Transcript":
         """No more audio: send ``CloseStream``, wait for the last results and ``Metadata``, and
         return the :class:`~dgnb.Transcript` of all finals. Raises :class:`LiveStreamError` if
@@ -417,7 +431,7 @@ class LiveConnection(SyncEventStream, wraps=AsyncLiveConnection,
                      delegate=("on", "off", "messages", "finals", "metadata", "error", "reconnects", "request_ids",
                                "state", "done", "is_open", "url", "close_code", "close_reason", "options",
                                "transcript"),
-                     blocking=("keep_alive", "finalize", "finish", "wait")):
+                     blocking=("keep_alive", "finalize", "configure", "finish", "wait")):
     """The synchronous live stream: the same object as :class:`AsyncLiveConnection`, run on a
     background event-loop thread. Made by ``dg.listen.live(...)`` on ``Client``; it is open when
     returned, and a notebook cell returns at once while the stream goes on.

@@ -10,7 +10,8 @@ import json
 from typing import Any, Mapping
 
 #: Event names for :meth:`dgnb.live.AsyncLiveConnection.on` (the official SDKs' names, plus Reconnect).
-EVENTS = ("Open", "Results", "Metadata", "UtteranceEnd", "SpeechStarted", "Close", "Error", "Unhandled", "Reconnect")
+EVENTS = ("Open", "Results", "Metadata", "UtteranceEnd", "SpeechStarted", "Close", "Error", "Unhandled", "Reconnect",
+          "ConfigureSuccess", "ConfigureFailure")
 EVENT_ALIASES = {"Transcript": "Results", "transcript": "Results", "Warning": "Unhandled"}
 
 
@@ -201,6 +202,28 @@ class ErrorMessage(LiveMessage):
         return f" {self.err_code}: {self.err_msg[:80]!r}"
 
 
+class ConfigureSuccessMessage(LiveMessage):
+    """The server took a ``Configure``: ``keyterms`` now in force."""
+
+    type = "ConfigureSuccess"
+
+    @property
+    def keyterms(self) -> list[str]:
+        return list(self.json.get("keyterms") or [])
+
+    def _fields(self) -> str:
+        return f" keyterms={self.keyterms!r}"
+
+
+class ConfigureFailureMessage(LiveMessage):
+    """The server refused a ``Configure`` (``code``, ``description``); the stream goes on as before."""
+
+    type = "ConfigureFailure"
+
+    def _fields(self) -> str:
+        return f" {self.json.get('code')}: {str(self.json.get('description') or '')[:80]!r}"
+
+
 class UnhandledMessage(LiveMessage):
     """A message of a type this client does not know (kept whole in ``.json``)."""
 
@@ -225,7 +248,8 @@ class ReconnectEvent(LiveMessage):
 
 _MESSAGE_TYPES: dict[str, type[LiveMessage]] = {
     "Results": ResultsMessage, "Metadata": MetadataMessage, "UtteranceEnd": UtteranceEndMessage,
-    "SpeechStarted": SpeechStartedMessage, "Error": ErrorMessage,
+    "SpeechStarted": SpeechStartedMessage, "Error": ErrorMessage, "ConfigureSuccess": ConfigureSuccessMessage,
+    "ConfigureFailure": ConfigureFailureMessage,
 }
 
 

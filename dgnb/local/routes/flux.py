@@ -190,9 +190,9 @@ class FluxSession(LiveSession):
     # ------------------------------------------------------------------ control
     async def _control(self, kind: str, text: str) -> None:
         if kind == "configure":
-            await self._configure(json.loads(text))
+            await self._configure_turns(json.loads(text))
 
-    async def _configure(self, message: dict) -> None:
+    async def _configure_turns(self, message: dict) -> None:
         opts: FluxOptions = self.opts
         try:
             given = message.get("thresholds") or {}

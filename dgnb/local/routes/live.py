@@ -25,7 +25,7 @@ import numpy as np
 from anyio import to_thread
 from starlette.websockets import WebSocketDisconnect
 
-from ...protocol.listen import LIVE_ONLY_OPTIONS
+from ...protocol.listen import CONFIGURE_FEATURES, KEYTERM_TOKEN_LIMIT, LIVE_ONLY_OPTIONS
 from ..ledger import resumes
 from ..text import words as text_words
 from ..wire import options as listen_options
@@ -132,7 +132,7 @@ class LiveSession:
 
     PATH = "/v1/listen"  # what the ledger records
     #: text control messages -> what the processor does (``KeepAlive`` only restarts the idle clock)
-    CONTROLS = {"Finalize": "finalize", "CloseStream": "close"}
+    CONTROLS = {"Finalize": "finalize", "CloseStream": "close", "Configure": "configure"}
 
     def __init__(self, websocket, engine, principal, opts: LiveOptions, decoder):
         from ..ledger import now_iso
@@ -400,11 +400,42 @@ class LiveSession:
 
     def _bad_text_message(self, text: str) -> dict:
         return {"type": "Error", "variant": "SchemaError",
-                "description": "text messages must be JSON with type KeepAlive, Finalize or CloseStream",
+                "description": "text messages must be JSON with type KeepAlive, Finalize, Configure or CloseStream",
                 "message": text[:1000]}
 
     async def _control(self, kind: str, text: str) -> None:
-        """A control message of a kind this class adds to :attr:`CONTROLS` (none here)."""
+        """A control message other than Finalize and CloseStream: here ``Configure``."""
+        if kind == "configure":
+            await self.send(self._configure(json.loads(text)))
+
+    def _configure(self, message: dict) -> dict:
+        """``Configure``: replace the keyterms (an empty list clears them, none keeps them) and turn formatting
+        features on or off, for the audio read from now on; ``ConfigureSuccess`` or ``ConfigureFailure``."""
+        o = self.opts.listen
+        keyterms, features = message.get("keyterms"), message.get("features") or {}
+
+        def failure(code: str, description: str) -> dict:
+            return {"type": "ConfigureFailure", "request_id": self.request_id, "code": code, "description": description}
+
+        if keyterms is not None:
+            if not isinstance(keyterms, list) or not all(isinstance(k, str) for k in keyterms):
+                return failure("CONFIGURE_INVALID", "keyterms must be a list of strings")
+            if o.model and not o.model.startswith("nova-3"):
+                return failure("CONFIGURE_KEYTERMS_NOT_SUPPORTED", f"keyterms need a Nova-3 model, not {o.model!r}")
+            if sum(len(k.split()) for k in keyterms) > KEYTERM_TOKEN_LIMIT:
+                return failure("CONFIGURE_KEYTERM_LIMIT_EXCEEDED", f"keyterms hold over {KEYTERM_TOKEN_LIMIT} words")
+        if not isinstance(features, dict) or not all(isinstance(v, bool) for v in features.values()):
+            return failure("CONFIGURE_INVALID", "features must map feature names to true or false")
+        unknown = sorted(set(features) - CONFIGURE_FEATURES)
+        if unknown:
+            return failure("CONFIGURE_INVALID", f"features may turn {', '.join(sorted(CONFIGURE_FEATURES))} on or "
+                                                f"off, not {', '.join(unknown)}")
+        if keyterms is not None:
+            o.keyterm = [k.strip() for k in keyterms if k.strip()]
+            self.hotwords = o.hotwords
+        for name, on in features.items():
+            setattr(o, name, on)
+        return {"type": "ConfigureSuccess", "request_id": self.request_id, "keyterms": list(o.keyterm)}
 
     def _closing_messages(self) -> list[dict]:
         return [self._metadata()]
