@@ -106,3 +106,13 @@ def make_two_channel_wav(left, right, out: Path, seconds: float = 19.0) -> Path:
                     f"[0:a]{fmt}[a];[1:a]{fmt},apad[b];[a][b]amerge=inputs=2[m]",
                     "-map", "[m]", "-t", str(seconds), str(out)], check=True)
     return out
+
+
+def official_sdk(server):
+    """The official deepgram-sdk's client, every endpoint pointed at ``server`` (a LocalServer or alike)."""
+    from deepgram import DeepgramClient
+    from deepgram.environment import DeepgramClientEnvironment
+
+    ws = server.url.replace("http://", "ws://")
+    return DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
+        base=server.url, production=ws, agent=ws, agent_rest=server.url))

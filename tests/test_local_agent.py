@@ -21,7 +21,7 @@ import pytest
 import websockets
 
 from conftest import RESPONSES, recorded
-from local_server import start_server, stop_server
+from local_server import official_sdk, start_server, stop_server
 
 AGENT_FIXTURES = RESPONSES / "agent"
 RATE = 16000
@@ -465,14 +465,10 @@ def test_handshake_without_a_key_is_refused(server):
 
 @recorded
 def test_official_deepgram_sdk_basic_conversation(server):
-    from deepgram import DeepgramClient
     from deepgram.agent.v1.types import (AgentV1ConversationText, AgentV1InjectUserMessage, AgentV1Settings,
                                          AgentV1SettingsApplied, AgentV1Welcome)
-    from deepgram.environment import DeepgramClientEnvironment
 
-    ws_base = server.url.replace("http://", "ws://")
-    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
-        base=server.url, production=ws_base, agent=ws_base, agent_rest=server.url))
+    client = official_sdk(server)
     config = json.loads((AGENT_FIXTURES / "basic_conversation-a40b2785-config.json").read_text())
     received, audio = [], 0
     with client.agent.v1.connect() as agent:
@@ -497,13 +493,9 @@ def test_official_deepgram_sdk_basic_conversation(server):
 
 def test_think_models_official_sdk_and_no_key_needed(server):
     """The official SDK lists the think models; the call needs no key, as on Deepgram."""
-    from deepgram import DeepgramClient
-    from deepgram.environment import DeepgramClientEnvironment
     from deepgram.types import AgentThinkModelsV1Response
 
-    ws_base = server.url.replace("http://", "ws://")
-    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
-        base=server.url, production=ws_base, agent=ws_base, agent_rest=server.url))
+    client = official_sdk(server)
     reply = client.agent.v1.settings.think.models.list()
     assert isinstance(reply, AgentThinkModelsV1Response)
     hosted = {(m.id, m.provider) for m in reply.models}  # each parsed as one of the SDK's provider types
@@ -539,13 +531,9 @@ FLUX = {"provider": {"type": "deepgram", "version": "v2", "model": "flux-general
 def test_force_end_turn_from_the_official_sdk_ends_the_user_turn_with_a_flux_listen_provider(server):
     """Speech with no pause after it, then the SDK's send_force_end_turn: no silence was sent, so only
     ForceEndTurn can end the turn; the user's words come back and the agent answers them."""
-    from deepgram import DeepgramClient
     from deepgram.agent.v1.types import AgentV1Settings
-    from deepgram.environment import DeepgramClientEnvironment
 
-    ws_base = server.url.replace("http://", "ws://")
-    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
-        base=server.url, production=ws_base, agent=ws_base, agent_rest=server.url))
+    client = official_sdk(server)
     received = []
     with client.agent.v1.connect() as agent:
         hosted = {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}}  # the SDK's types name hosted providers

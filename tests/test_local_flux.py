@@ -9,18 +9,10 @@ import pytest
 import websockets
 
 from conftest import recorded
+from local_server import official_sdk
 from test_local_live import MULAW, split, wer
 
 FLUX = "model=flux-general-en&encoding=mulaw&sample_rate=8000"
-
-
-def sdk_client(server):
-    from deepgram import DeepgramClient
-    from deepgram.environment import DeepgramClientEnvironment
-
-    ws = server.url.replace("http://", "ws://")
-    return DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
-        base=server.url, production=ws, agent=ws, agent_rest=server.url))
 
 
 def check_turns(messages: list[dict]) -> list[dict]:
@@ -54,7 +46,7 @@ def test_official_sdk_streams_the_preamble_in_turns(local_server):
     from deepgram.listen.v2.types import ListenV2Connected, ListenV2TurnInfo
 
     received = []
-    with sdk_client(local_server).listen.v2.connect(model="flux-general-en", encoding="mulaw", sample_rate=8000) as conn:
+    with official_sdk(local_server).listen.v2.connect(model="flux-general-en", encoding="mulaw", sample_rate=8000) as conn:
         for chunk in split(MULAW, 1600):
             conn.send_media(chunk)
         conn.send_close_stream()

@@ -17,7 +17,7 @@ import pytest
 import websockets
 
 from conftest import AUDIO, PRESENT, RESPONSES, recorded
-from local_server import start_server, stop_server
+from local_server import official_sdk, start_server, stop_server
 
 from dgnb._core.audio import parse_wav_header
 
@@ -309,13 +309,9 @@ def test_undecodable_container_stream_closes_with_an_error(server):
 
 @recorded
 def test_official_sdk_parses_our_results(server):
-    from deepgram import DeepgramClient
-    from deepgram.environment import DeepgramClientEnvironment
     from deepgram.listen.v1.types import ListenV1Metadata, ListenV1Results
 
-    ws = server.url.replace("http://", "ws://")
-    env = DeepgramClientEnvironment(base=server.url, production=ws, agent=ws, agent_rest=server.url)
-    client = DeepgramClient(api_key=server.api_key, environment=env)
+    client = official_sdk(server)
     received = []
     with client.listen.v1.connect(model="nova-3", encoding="mulaw", sample_rate=8000, punctuate="true") as conn:
         for chunk in split(MULAW, 8000):
@@ -457,13 +453,9 @@ def test_live_multichannel_reads_each_channel_on_its_own(server):
 def test_configure_mid_stream_from_the_official_sdk(server):
     """v1 Configure: keyterms replaced (ConfigureSuccess says the ones in force) and formatting features
     switched for what is read next; refusals are ConfigureFailure with Deepgram's codes, and the stream goes on."""
-    from deepgram import DeepgramClient
-    from deepgram.environment import DeepgramClientEnvironment
     from deepgram.listen.v1.types import ListenV1Configure, ListenV1ConfigureFailure, ListenV1ConfigureSuccess
 
-    ws = server.url.replace("http://", "ws://")
-    client = DeepgramClient(api_key=server.api_key, environment=DeepgramClientEnvironment(
-        base=server.url, production=ws, agent=ws, agent_rest=server.url))
+    client = official_sdk(server)
     received = []
     with client.listen.v1.connect(model="nova-3", encoding="mulaw", sample_rate=8000, keyterm="Acme") as conn:
         conn.send_configure(ListenV1Configure(keyterms=["Deepgram", "preamble"], features={"punctuate": True}))
