@@ -57,7 +57,7 @@ def _balance(engine) -> float:
 
 # ------------------------------------------------------------------ shapes against the reference ----
 # Keys that Deepgram's examples show but the local reply leaves out when they have no value.
-OPTIONAL = {"callback", "tags", "expiration_date"}
+OPTIONAL = {"callback", "tags", "expiration_date", "image", "sample"}  # keys Deepgram may leave out (a voice with no picture)
 # Keys the local engine adds beyond the reference example.
 EXTRA = {"results", "err_code", "characters", "company", "created"}
 
@@ -364,3 +364,30 @@ def test_ledger_survives_restart_and_keeps_balances(tmp_path: Path):
     second = Ledger(tmp_path)
     assert sum(b["amount"] for b in second.balances(p.project_id)) == pytest.approx(200 - usd)
     assert second.record_request(request_id="r2", principal=p, status=400, duration=60.0) == 0.0
+
+
+def test_a_granted_token_is_a_jwt_with_its_expiry(engine):
+    """As Deepgram's /v1/auth/grant: a JSON Web Token (HS256) whose exp is ttl_seconds after iat."""
+    import base64
+    import hashlib
+    import hmac
+
+    reply = engine.http.post("/v1/auth/grant", json={"ttl_seconds": 60}).json()
+    head, body, signature = reply["access_token"].split(".")
+    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # noqa: E731
+    claims = decode(body)
+    assert decode(head) == {"alg": "HS256", "typ": "JWT"} and reply["expires_in"] == 60
+    assert claims["exp"] - claims["iat"] == 60 and abs(claims["iat"] - time.time()) < 60
+    assert claims["scope"] == "usage:write"
+    keys = engine.http.get(f"/v1/projects/{engine.pid}/keys").json()["api_keys"]
+    assert claims["sub"] in {k["api_key"]["api_key_id"] for k in keys}
+    key = engine.app.state.engine.ledger._signing_key()
+    expected = base64.urlsafe_b64encode(hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest())
+    assert hmac.compare_digest(signature.encode(), expected.rstrip(b"="))
+    assert _transcribe(engine, reply["access_token"], scheme="Bearer", tiny=True).status_code == 200
+
+
+def test_voice_models_never_carry_null_metadata(engine):
+    """Deepgram's TTS entries carry metadata.image and sample as strings or not at all: the SDKs type them so."""
+    tts = engine.http.get("/v1/models").json()["tts"]
+    assert tts and all(None not in m["metadata"].values() for m in tts)

@@ -1,6 +1,9 @@
 """API keys and access tokens: creation, authentication, listing, deletion."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -56,14 +59,25 @@ class Keys:
             return self._insert_key(project_id, member_id, comment, scopes, tags, expiration)
 
     def grant_token(self, principal: Principal, ttl_seconds: float = 30) -> tuple[str, float]:
-        """A short-lived bearer token (``usage:write`` only) for ``principal``: (token, expires_in seconds)."""
-        token = secrets.token_urlsafe(32)
+        """A short-lived bearer token (``usage:write`` only) for ``principal``: (token, expires_in seconds).
+        The token is a JSON Web Token, as Deepgram's: HS256, with ``exp``, ``iat``, ``sub`` (the key id),
+        ``scope`` and a unique ``jti``; the engine checks it by its hash in the ledger."""
+        now = time.time()
+        token = jwt_hs256({"iss": "dgnb-local", "sub": principal.key_id, "scope": " ".join(TOKEN_SCOPES),
+                           "iat": int(now), "exp": int(now + float(ttl_seconds)), "jti": str(uuid.uuid4())},
+                          self._signing_key())
         with self._lock:
             self._db.execute("DELETE FROM tokens WHERE expires_at < ?", (time.time(),))
             self._db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
                              (_hash(token), principal.key_id, principal.project_id,
                               json.dumps(list(TOKEN_SCOPES)), time.time() + float(ttl_seconds)))
         return token, float(ttl_seconds)
+
+    def _signing_key(self) -> bytes:
+        """The ledger's own secret for signing tokens (made once)."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO secrets VALUES ('jwt', ?)", (secrets.token_hex(32),))
+            return bytes.fromhex(self._db.execute("SELECT value FROM secrets WHERE name = 'jwt'").fetchone()["value"])
 
     def authenticate(self, authorization_header: str | None) -> Principal | None:
         """The principal for ``Token <key>`` or ``Bearer <token>`` (scheme case-insensitive), else None.
@@ -144,3 +158,17 @@ class Keys:
             self._db.execute("DELETE FROM keys WHERE project_id = ? AND key_id = ?", (project_id, key_id))
 
     # ----------------------------------------------------------------- projects and members
+
+
+def jwt_hs256(claims: dict, key: bytes) -> str:
+    """An HS256 JSON Web Token (RFC 7519) of ``claims``.
+
+    >>> token = jwt_hs256({"sub": "k1", "exp": 1}, b"secret")
+    >>> json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    {'sub': 'k1', 'exp': 1}
+    """
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signed = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(json.dumps(claims, separators=(",", ":")).encode())
+    return signed + "." + part(hmac.new(key, signed.encode(), hashlib.sha256).digest())

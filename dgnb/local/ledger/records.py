@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS keys (
     member_id TEXT REFERENCES members(member_id),
     secret_sha256 TEXT NOT NULL UNIQUE, comment TEXT, scopes TEXT NOT NULL DEFAULT '[]',
     tags TEXT NOT NULL DEFAULT '[]', created TEXT NOT NULL, expiration TEXT);
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (
     token_sha256 TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
     project_id TEXT NOT NULL, scopes TEXT NOT NULL DEFAULT '[]', expires_at REAL NOT NULL);

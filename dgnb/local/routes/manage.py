@@ -523,8 +523,9 @@ def _models(request: Request) -> dict:
             tts_models.append({"name": parts[-2], "canonical_name": name,
                                "architecture": "aura-2" if parts[1] == "2" else "aura",
                                "languages": ["en", "en-US"], "version": "local-espeak-ng", "uuid": tts.model_uuid(name),
-                               "metadata": {"accent": "American", "age": "Adult", "color": _colour(name), "image": None,
-                                            "sample": None, "tags": [voice.gender], "use_cases": []}})
+                               # no image or sample for a local voice: omitted, as Deepgram never sends null there
+                               "metadata": {"accent": "American", "age": "Adult", "color": _colour(name),
+                                            "tags": [voice.gender], "use_cases": []}})
     return {"stt": stt, "tts": tts_models}
 
 
