@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -562,7 +563,7 @@ def _load(source: Any, *, allow_path: bool = True) -> Any:
         return _read_file(Path(source))
     dump = getattr(source, "model_dump", None)
     if callable(dump):  # deepgram-sdk >= 4 (pydantic v2 models)
-        return dump(mode="json", by_alias=True, exclude_none=True)
+        return _as_deepgram_wrote(dump(mode="json", by_alias=True, exclude_none=True))
     for method in ("to_dict", "dict"):  # deepgram-sdk 3 (dataclasses-json), pydantic v1
         convert = getattr(source, method, None)
         if callable(convert):
@@ -571,6 +572,22 @@ def _load(source: Any, *, allow_path: bool = True) -> Any:
                 return data
     raise TypeError("expected a Deepgram response as a dict, JSON text, a path to a JSON file, bytes "
                     f"or a deepgram-sdk response object, got {type(source).__name__}")
+
+
+_MICROSECONDS = re.compile(r"(\.\d{3})000(Z|[+-]\d\d:\d\d)$")
+
+
+def _as_deepgram_wrote(data: Any) -> Any:
+    """An SDK object's dump with ``metadata.created`` as Deepgram writes it: pydantic writes a datetime with
+    microseconds (``...37.496000Z``), Deepgram with milliseconds (``...37.496Z``).
+
+    >>> _as_deepgram_wrote({"metadata": {"created": "2025-07-22T16:56:37.496000Z"}})
+    {'metadata': {'created': '2025-07-22T16:56:37.496Z'}}
+    """
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    if isinstance(meta, dict) and isinstance(meta.get("created"), str):
+        meta["created"] = _MICROSECONDS.sub(r"\1\2", meta["created"])
+    return data
 
 
 def _parse_json(text: str | bytes, what: str) -> Any:
