@@ -602,3 +602,27 @@ def test_dgnb_force_end_turn_sync_and_async(server):
 
     for text in (heard, run(go())):
         assert jiwer.wer("what is two plus two", norm(text.replace("2", "two"))) <= 0.25
+
+
+def test_settings_name_a_stored_configuration_and_its_variables_fill_in(server):
+    """Settings with agent = a stored configuration's id: its block is used, DG_ variables put in."""
+    http = httpx.Client(base_url=server.url, headers=server.headers, timeout=30)
+    pid = http.get("/v1/projects").json()["projects"][0]["project_id"]
+    block = settings(greeting="DG_GREETING")["agent"]
+    agent_id = http.post(f"/v1/projects/{pid}/agents", json={"config": json.dumps(block)}).json()["agent_id"]
+    variable = http.post(f"/v1/projects/{pid}/agent-variables", json={"key": "DG_GREETING", "value": "Welcome back!"}).json()
+
+    async def go(agent, kind):
+        s = await open_session(server, {**settings(), "agent": agent})
+        first = await s.until(kind)
+        await s.ws.close()
+        return first
+
+    try:
+        assert run(go(agent_id, "ConversationText"))["content"] == "Welcome back!"
+        error = run(go("no-such-agent", "Error"))
+        assert error["code"] == "INVALID_SETTINGS" and "no-such-agent" in error["description"]
+    finally:
+        http.delete(f"/v1/projects/{pid}/agent-variables/{variable['variable_id']}")
+        http.delete(f"/v1/projects/{pid}/agents/{agent_id}")
+        http.close()

@@ -391,3 +391,36 @@ def test_voice_models_never_carry_null_metadata(engine):
     """Deepgram's TTS entries carry metadata.image and sample as strings or not at all: the SDKs type them so."""
     tts = engine.http.get("/v1/models").json()["tts"]
     assert tts and all(None not in m["metadata"].values() for m in tts)
+
+
+def test_agent_configurations_and_variables_through_the_official_sdk(engine):
+    """voice_agent.configurations and voice_agent.variables of the SDK 7.16: create, list, get, update, delete."""
+    from local_server import official_sdk
+
+    sdk, pid = official_sdk(engine), engine.pid
+    block = {"think": {"provider": {"type": "open_ai", "model": "gpt-4o-mini"}, "prompt": "DG_PROMPT"}}
+    made = sdk.voice_agent.configurations.create(pid, config=json.dumps(block), metadata={"team": "support"})
+    assert made.config == block and made.metadata == {"team": "support"}
+    listed = sdk.voice_agent.configurations.list(pid).agents
+    assert made.agent_id in {a.agent_id for a in listed}
+    updated = sdk.voice_agent.configurations.update(pid, made.agent_id, metadata={"team": "sales"})
+    assert updated.metadata == {"team": "sales"} and updated.config == block
+    assert sdk.voice_agent.configurations.get(pid, made.agent_id).updated_at >= updated.created_at
+
+    var = sdk.voice_agent.variables.create(pid, key="DG_PROMPT", value="Answer in one sentence.")
+    assert var.key == "DG_PROMPT" and var.value == "Answer in one sentence."
+    assert sdk.voice_agent.variables.update(pid, var.variable_id, value={"nested": [1, 2]}).value == {"nested": [1, 2]}
+    assert [v.key for v in sdk.voice_agent.variables.list(pid).variables] == ["DG_PROMPT"]
+    assert sdk.voice_agent.variables.get(pid, var.variable_id).value == {"nested": [1, 2]}
+
+    bad = engine.http.post(f"/v1/projects/{pid}/agent-variables", json={"key": "prompt", "value": 1})
+    assert bad.status_code == 400 and "DG_" in bad.json()["err_msg"]
+    twice = engine.http.post(f"/v1/projects/{pid}/agent-variables", json={"key": "DG_PROMPT", "value": 1})
+    assert twice.status_code == 409
+    not_json = engine.http.post(f"/v1/projects/{pid}/agents", json={"config": "{not json"})
+    assert not_json.status_code == 400 and "JSON" in not_json.json()["err_msg"]
+
+    sdk.voice_agent.variables.delete(pid, var.variable_id)
+    sdk.voice_agent.configurations.delete(pid, made.agent_id)
+    assert engine.http.get(f"/v1/projects/{pid}/agents/{made.agent_id}").status_code == 404
+    assert engine.http.get(f"/v1/projects/{pid}/agent-variables").json() == {"variables": []}

@@ -141,6 +141,20 @@ def scenario(engine, tag: str):
     yield call("selfhosted", "delete_credentials", pid, cid)
     assert cid not in set((yield call("selfhosted", "list_credentials", pid))["distribution_credentials_id"])
 
+    # voice agent configurations and template variables
+    made = yield call("manage", "create_agent", pid, {"think": {"prompt": "DG_PROMPT"}}, {"by": tag})
+    agents = yield call("manage", "get_agents", pid)
+    assert made["agent_id"] in set(agents["agent_id"]) and str(agents["created_at"].dtype).startswith("datetime64")
+    assert (yield call("manage", "update_agent", pid, made["agent_id"], {"by": "me"}))["metadata"] == {"by": "me"}
+    assert (yield call("manage", "get_agent", pid, made["agent_id"]))["config"] == {"think": {"prompt": "DG_PROMPT"}}
+    var = yield call("manage", "create_agent_variable", pid, f"DG_{tag.upper()}", "Be brief.")
+    assert (yield call("manage", "update_agent_variable", pid, var["variable_id"], [1, 2]))["value"] == [1, 2]
+    variables = yield call("manage", "get_agent_variables", pid)
+    assert variables.set_index("key").loc[f"DG_{tag.upper()}", "value"] == [1, 2]
+    yield call("manage", "delete_agent_variable", pid, var["variable_id"])
+    yield call("manage", "delete_agent", pid, made["agent_id"])
+    assert made["agent_id"] not in set((yield call("manage", "get_agents", pid))["agent_id"])
+
 
 @recorded
 def test_every_method_sync(engine):

@@ -12,7 +12,8 @@ reply in ``df.attrs["response"]``; single objects come back as the reply's dict.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generator, Sequence
+import json as _json
+from typing import Any, Generator, Mapping, Sequence
 from urllib.parse import quote
 
 import pandas as pd
@@ -20,7 +21,7 @@ import pandas as pd
 from .._core.http import Call
 from .namespace import Namespace, endpoint
 from .._core.params import check_options, encode_params
-from ..results.manage_frames import (PROJECTS, KEYS, MEMBERS, INVITES, USAGE, BREAKDOWN, BREAKDOWN_GROUPS, BALANCES, BILLING, BILLING_GROUPS, PURCHASES, MODELS,
+from ..results.manage_frames import (AGENTS, AGENT_VARIABLES, PROJECTS, KEYS, MEMBERS, INVITES, USAGE, BREAKDOWN, BREAKDOWN_GROUPS, BALANCES, BILLING, BILLING_GROUPS, PURCHASES, MODELS,
     flat_grouping, framed, requests_frame)
 from ..protocol.usage import BILLING_GROUPINGS, USAGE_FILTERS, USAGE_GROUPINGS
 
@@ -215,6 +216,68 @@ class Manage(Namespace):
         """Delete a key; returns ``{"message"}``."""
         pid, kid = check_id(project_id, "project_id"), check_id(key_id, "key_id")
         return (yield from self._call("DELETE", f"/v1/projects/{pid}/keys/{kid}"))
+
+    # ---- voice agent configurations and variables ----
+    @endpoint
+    def get_agents(self, project_id: str) -> Generator[Any, Any, pd.DataFrame]:
+        """Stored agent configurations: DataFrame (agent_id, config, metadata, created_at, updated_at)."""
+        body = yield from self._get(f"/v1/projects/{check_id(project_id, 'project_id')}/agents")
+        return framed(body.get("agents") or [], AGENTS, body)
+
+    @endpoint
+    def create_agent(self, project_id: str, config: Any, metadata: Mapping[str, str] | None = None
+                     ) -> Generator[Any, Any, dict]:
+        """Store an agent configuration: ``config`` is the ``agent`` block of a Settings message (a dict, or
+        its JSON); pass the reply's ``agent_id`` as ``agent`` in a later Settings message.
+
+        >>> a = dg.manage.create_agent(pid, {"think": {"prompt": "DG_PROMPT"}}, {"team": "support"})  # doctest: +SKIP
+        """
+        pid = check_id(project_id, "project_id")
+        body: dict[str, Any] = {"config": config if isinstance(config, str) else _json.dumps(config)}
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        return (yield from self._call("POST", f"/v1/projects/{pid}/agents", json=body))
+
+    @endpoint
+    def get_agent(self, project_id: str, agent_id: str) -> Generator[Any, Any, dict]:
+        pid, aid = check_id(project_id, "project_id"), check_id(agent_id, "agent_id")
+        return (yield from self._get(f"/v1/projects/{pid}/agents/{aid}"))
+
+    @endpoint
+    def update_agent(self, project_id: str, agent_id: str, metadata: Mapping[str, str]) -> Generator[Any, Any, dict]:
+        """Replace a configuration's metadata (the configuration itself cannot change: store a new one)."""
+        pid, aid = check_id(project_id, "project_id"), check_id(agent_id, "agent_id")
+        return (yield from self._call("PUT", f"/v1/projects/{pid}/agents/{aid}", json={"metadata": dict(metadata)}))
+
+    @endpoint
+    def delete_agent(self, project_id: str, agent_id: str) -> Generator[Any, Any, dict]:
+        pid, aid = check_id(project_id, "project_id"), check_id(agent_id, "agent_id")
+        return (yield from self._call("DELETE", f"/v1/projects/{pid}/agents/{aid}"))
+
+    @endpoint
+    def get_agent_variables(self, project_id: str) -> Generator[Any, Any, pd.DataFrame]:
+        """Template variables: DataFrame (variable_id, key, value, created_at, updated_at)."""
+        body = yield from self._get(f"/v1/projects/{check_id(project_id, 'project_id')}/agent-variables")
+        return framed(body.get("variables") or [], AGENT_VARIABLES, body)
+
+    @endpoint
+    def create_agent_variable(self, project_id: str, key: str, value: Any) -> Generator[Any, Any, dict]:
+        """A variable ``DG_<NAME>``: its JSON ``value`` replaces the string ``"DG_<NAME>"`` in agent configurations.
+
+        >>> dg.manage.create_agent_variable(pid, "DG_PROMPT", "Be brief.")  # doctest: +SKIP
+        """
+        pid = check_id(project_id, "project_id")
+        return (yield from self._call("POST", f"/v1/projects/{pid}/agent-variables", json={"key": key, "value": value}))
+
+    @endpoint
+    def update_agent_variable(self, project_id: str, variable_id: str, value: Any) -> Generator[Any, Any, dict]:
+        pid, vid = check_id(project_id, "project_id"), check_id(variable_id, "variable_id")
+        return (yield from self._call("PATCH", f"/v1/projects/{pid}/agent-variables/{vid}", json={"value": value}))
+
+    @endpoint
+    def delete_agent_variable(self, project_id: str, variable_id: str) -> Generator[Any, Any, dict]:
+        pid, vid = check_id(project_id, "project_id"), check_id(variable_id, "variable_id")
+        return (yield from self._call("DELETE", f"/v1/projects/{pid}/agent-variables/{vid}"))
 
     # ---- members, scopes, invites ----
     @endpoint

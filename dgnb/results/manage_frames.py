@@ -36,6 +36,10 @@ BILLING = {"start": "datetime", "end": "datetime", "dollars": "float64"}
 BILLING_GROUPS = {"accessor": "string", "deployment": "category", "line_item": "category", "tags": "object"}
 PURCHASES = {"order_id": "string", "created": "datetime", "expiration": "datetime", "amount": "float64",
              "units": "category", "order_type": "category"}
+AGENTS = {"agent_id": "string", "config": "object", "metadata": "object", "created_at": "datetime",
+          "updated_at": "datetime"}
+AGENT_VARIABLES = {"variable_id": "string", "key": "string", "value": "object", "created_at": "datetime",
+                   "updated_at": "datetime"}
 THINK_MODELS = {"id": "string", "name": "string", "provider": "category", "local": "boolean"}
 MODELS = {"kind": "category", "name": "string", "canonical_name": "string", "architecture": "category",
           "languages": "object", "version": "string", "uuid": "string", "batch": "boolean", "streaming": "boolean",

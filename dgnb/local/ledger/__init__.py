@@ -17,6 +17,7 @@ permissions (``usage:write``, ``keys:read``...). Access tokens from ``/v1/auth/g
 """
 from __future__ import annotations
 
+from .agents import Agents
 from .billing import Billing
 from .keys import Keys
 from .prices import PRICES, endpoint_of, method_of, price_of
@@ -50,9 +51,9 @@ __all__ = ["Ledger", "Principal", "PRICES", "ADMIN_KEY_FILE", "DB_FILE", "DEPLOY
            "iso", "now_iso", "parse_time", "price_of", "endpoint_of", "method_of"]
 
 
-class Ledger(Keys, Projects, Usage, Billing, SelfHosted, Store):
+class Ledger(Keys, Projects, Usage, Billing, SelfHosted, Agents, Store):
     """The account store: one SQLite database in ``data_dir``, its parts in a module each
-    (:mod:`.keys`, :mod:`.projects`, :mod:`.usage`, :mod:`.billing`, :mod:`.selfhosted`); safe to share
+    (:mod:`.keys`, :mod:`.projects`, :mod:`.usage`, :mod:`.billing`, :mod:`.selfhosted`, :mod:`.agents`); safe to share
     between threads.
 
     >>> import tempfile

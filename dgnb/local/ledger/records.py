@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS keys (
     secret_sha256 TEXT NOT NULL UNIQUE, comment TEXT, scopes TEXT NOT NULL DEFAULT '[]',
     tags TEXT NOT NULL DEFAULT '[]', created TEXT NOT NULL, expiration TEXT);
 CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agent_configs (
+    agent_id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+    config TEXT NOT NULL, metadata TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agent_variables (
+    variable_id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(project_id) ON DELETE CASCADE,
+    key TEXT NOT NULL, value TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    UNIQUE (project_id, key));
 CREATE TABLE IF NOT EXISTS tokens (
     token_sha256 TEXT PRIMARY KEY, key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
     project_id TEXT NOT NULL, scopes TEXT NOT NULL DEFAULT '[]', expires_at REAL NOT NULL);

@@ -238,6 +238,7 @@ class AgentSession:
                                                          "UpdatePrompt, UpdateSpeak or UpdateThink to change them")
             return
         try:
+            msg = await to_thread.run_sync(self._stored_agent, msg)
             cfg = parse_settings(msg, self.registry.problem)
             self.decoder = streaming.make_decoder(cfg.input_encoding, cfg.input_rate, 1)
         except SettingsError as exc:
@@ -256,6 +257,17 @@ class AgentSession:
         self.tasks.append(asyncio.create_task(self._work(), name="dgnb-agent-turns"))
         if cfg.greeting:
             self.turns.put_nowait(("agent", cfg.greeting))
+
+    def _stored_agent(self, msg: dict) -> dict:
+        """Settings with ``agent`` as a stored configuration's id replaced by its block, and the project's
+        ``DG_*`` variables put in (:mod:`..ledger.agents`)."""
+        principal = self.ws.scope.get("dgnb.principal")
+        if principal is None or "agent" not in msg:
+            return msg
+        try:
+            return {**msg, "agent": self.engine.ledger.resolve_agent(principal.project_id, msg["agent"])}
+        except EngineError as exc:
+            raise SettingsError(INVALID, f"agent: {exc.err_msg}") from None
 
     async def _dispatch(self, kind: str, msg: dict) -> None:
         cfg = self.cfg

@@ -617,6 +617,63 @@ def delete_credentials(ctx: Ctx):
     return ctx.ledger.delete_credentials(ctx.project_id, ctx.param("credentials_id"))
 
 
+# --------------------------------------------------------------------------- voice agent configurations and variables
+
+@handler("project:read")
+def list_agents(ctx: Ctx):
+    return {"agents": ctx.ledger.agent_configs(ctx.project_id)}
+
+
+@handler("project:write", body=True)
+def create_agent(ctx: Ctx):
+    made = ctx.ledger.create_agent_config(ctx.project_id, ctx.body.get("config"), ctx.body.get("metadata"))
+    return {k: made[k] for k in ("agent_id", "config", "metadata")}
+
+
+@handler("project:read")
+def get_agent(ctx: Ctx):
+    return ctx.ledger.agent_config(ctx.project_id, ctx.param("agent_id"))
+
+
+@handler("project:write", body=True)
+def update_agent(ctx: Ctx):
+    return ctx.ledger.update_agent_config(ctx.project_id, ctx.param("agent_id"), ctx.body.get("metadata"))
+
+
+@handler("project:write")
+def delete_agent(ctx: Ctx):
+    return ctx.ledger.delete_agent_config(ctx.project_id, ctx.param("agent_id"))
+
+
+@handler("project:read")
+def list_agent_variables(ctx: Ctx):
+    return {"variables": ctx.ledger.agent_variables(ctx.project_id)}
+
+
+@handler("project:write", body=True)
+def create_agent_variable(ctx: Ctx):
+    if "value" not in ctx.body:
+        raise EngineError(400, BAD_REQUEST, "value is required (any JSON value)")
+    return ctx.ledger.create_agent_variable(ctx.project_id, ctx.body.get("key"), ctx.body["value"])
+
+
+@handler("project:read")
+def get_agent_variable(ctx: Ctx):
+    return ctx.ledger.agent_variable(ctx.project_id, ctx.param("variable_id"))
+
+
+@handler("project:write", body=True)
+def update_agent_variable(ctx: Ctx):
+    if "value" not in ctx.body:
+        raise EngineError(400, BAD_REQUEST, "value is required (any JSON value)")
+    return ctx.ledger.update_agent_variable(ctx.project_id, ctx.param("variable_id"), ctx.body["value"])
+
+
+@handler("project:write")
+def delete_agent_variable(ctx: Ctx):
+    return ctx.ledger.delete_agent_variable(ctx.project_id, ctx.param("variable_id"))
+
+
 # --------------------------------------------------------------------------- routes
 
 def routes() -> list:
@@ -660,6 +717,16 @@ def routes() -> list:
         Route(creds, create_credentials, methods=["POST"]),
         Route(creds + "/{credentials_id}", get_credentials, methods=["GET"]),
         Route(creds + "/{credentials_id}", delete_credentials, methods=["DELETE"]),
+        Route(P + "/agents", list_agents, methods=["GET"]),
+        Route(P + "/agents", create_agent, methods=["POST"]),
+        Route(P + "/agents/{agent_id}", get_agent, methods=["GET"]),
+        Route(P + "/agents/{agent_id}", update_agent, methods=["PUT"]),
+        Route(P + "/agents/{agent_id}", delete_agent, methods=["DELETE"]),
+        Route(P + "/agent-variables", list_agent_variables, methods=["GET"]),
+        Route(P + "/agent-variables", create_agent_variable, methods=["POST"]),
+        Route(P + "/agent-variables/{variable_id}", get_agent_variable, methods=["GET"]),
+        Route(P + "/agent-variables/{variable_id}", update_agent_variable, methods=["PATCH"]),
+        Route(P + "/agent-variables/{variable_id}", delete_agent_variable, methods=["DELETE"]),
     ]
 
 
