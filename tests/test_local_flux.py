@@ -10,7 +10,7 @@ import websockets
 
 from conftest import recorded
 from local_server import official_sdk
-from test_local_live import MULAW, split, wer
+from test_local_live import MULAW, sdk_stream, split, wer
 
 FLUX = "model=flux-general-en&encoding=mulaw&sample_rate=8000"
 
@@ -45,13 +45,8 @@ def check_turns(messages: list[dict]) -> list[dict]:
 def test_official_sdk_streams_the_preamble_in_turns(local_server):
     from deepgram.listen.v2.types import ListenV2Connected, ListenV2TurnInfo
 
-    received = []
     with official_sdk(local_server).listen.v2.connect(model="flux-general-en", encoding="mulaw", sample_rate=8000) as conn:
-        for chunk in split(MULAW, 1600):
-            conn.send_media(chunk)
-        conn.send_close_stream()
-        for message in conn:
-            received.append(message)
+        received = sdk_stream(conn, 1600)
     assert isinstance(received[0], ListenV2Connected) and all(isinstance(m, ListenV2TurnInfo) for m in received[1:])
     ends = check_turns([m.model_dump(exclude_none=True) for m in received])
     assert len(ends) >= 2 and all(e["trigger"] == "model" for e in ends)
@@ -139,7 +134,8 @@ def test_configure_changes_thresholds_and_keyterms_mid_stream(local_server):
         await ws.send(json.dumps({"type": "Configure", "thresholds": {"eot_threshold": 0.9}, "keyterms": ["Deepgram"]}))
         await until(messages, lambda m: m["type"] == "ConfigureSuccess")
         await ws.send(json.dumps({"type": "Configure", "thresholds": {"eot_threshold": 3}}))
-        await until(messages, lambda m: m["type"] == "ConfigureFailure")
+        await ws.send(json.dumps({"type": "Configure", "thresholds": 5}))  # not an object
+        await until(messages, lambda m: len([x for x in messages if x["type"] == "ConfigureFailure"]) == 2)
         for chunk in split(MULAW, 1600):
             await ws.send(chunk)
         await ws.send(json.dumps({"type": "Unknown"}))  # answered in turn, after the audio before it
@@ -148,8 +144,8 @@ def test_configure_changes_thresholds_and_keyterms_mid_stream(local_server):
     messages = asyncio.run(flux_stream(local_server, FLUX + "&eot_timeout_ms=3000", steps))
     success = next(m for m in messages if m["type"] == "ConfigureSuccess")
     assert success["thresholds"] == {"eot_threshold": 0.9, "eot_timeout_ms": 3000} and success["keyterms"] == ["Deepgram"]
-    failure = next(m for m in messages if m["type"] == "ConfigureFailure")
-    assert "eot_threshold" in failure["description"]
+    failure, not_object = [m for m in messages if m["type"] == "ConfigureFailure"]
+    assert "eot_threshold" in failure["description"] and "must be an object" in not_object["description"]
     error = next(m for m in messages if m["type"] == "Error")
     assert error["code"] == "UNPARSABLE_CLIENT_MESSAGE" and "ForceEndTurn" in error["description"]
     ends = check_turns(messages)  # the stream goes on after both answers and the error

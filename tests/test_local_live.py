@@ -96,6 +96,15 @@ def split(blob: bytes, size: int = CHUNK) -> list[bytes]:
     return [blob[i:i + size] for i in range(0, len(blob), size)]
 
 
+def sdk_stream(conn, size: int = 8000) -> list:
+    """Send the mu-law preamble on an official-SDK socket (``size`` bytes a message), then CloseStream;
+    every message the server sent, until it closed."""
+    for chunk in split(MULAW, size):
+        conn.send_media(chunk)
+    conn.send_close_stream()
+    return list(conn)
+
+
 def finals(messages):
     return [m for m in messages if m["type"] == "Results" and m["is_final"]]
 
@@ -312,13 +321,8 @@ def test_official_sdk_parses_our_results(server):
     from deepgram.listen.v1.types import ListenV1Metadata, ListenV1Results
 
     client = official_sdk(server)
-    received = []
     with client.listen.v1.connect(model="nova-3", encoding="mulaw", sample_rate=8000, punctuate="true") as conn:
-        for chunk in split(MULAW, 8000):
-            conn.send_media(chunk)
-        conn.send_close_stream()
-        for message in conn:
-            received.append(message)
+        received = sdk_stream(conn)
     results = [m for m in received if isinstance(m, ListenV1Results)]
     assert results and all(r.is_final for r in results)
     text = " ".join(r.channel.alternatives[0].transcript for r in results)
@@ -456,16 +460,11 @@ def test_configure_mid_stream_from_the_official_sdk(server):
     from deepgram.listen.v1.types import ListenV1Configure, ListenV1ConfigureFailure, ListenV1ConfigureSuccess
 
     client = official_sdk(server)
-    received = []
     with client.listen.v1.connect(model="nova-3", encoding="mulaw", sample_rate=8000, keyterm="Acme") as conn:
         conn.send_configure(ListenV1Configure(keyterms=["Deepgram", "preamble"], features={"punctuate": True}))
         conn.send_configure(ListenV1Configure(features={"diarize": True}))
         conn.send_configure(ListenV1Configure(keyterms=["word"] * 501))
-        for chunk in split(MULAW, 8000):
-            conn.send_media(chunk)
-        conn.send_close_stream()
-        for message in conn:
-            received.append(message)
+        received = sdk_stream(conn)
     success = [m for m in received if isinstance(m, ListenV1ConfigureSuccess)]
     failures = [m for m in received if isinstance(m, ListenV1ConfigureFailure)]
     assert [m.keyterms for m in success] == [["Deepgram", "preamble"]]

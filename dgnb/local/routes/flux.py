@@ -126,13 +126,10 @@ class FluxSession(LiveSession):
         await self.send({"type": "Connected", "request_id": self.request_id})
         await super().run()
 
-    async def send(self, message: dict) -> None:
-        if self.closed:
-            return
-        async with self.send_lock:
-            message = {**message, "sequence_id": self.sequence_id}
-            self.sequence_id += 1
-            await self.ws.send_text(json.dumps(message))
+    def _outgoing(self, message: dict) -> dict:
+        message = {**message, "sequence_id": self.sequence_id}  # counts every message sent
+        self.sequence_id += 1
+        return message
 
     # ------------------------------------------------------------------ turns
     async def _send_events(self, events: list) -> None:
@@ -196,8 +193,10 @@ class FluxSession(LiveSession):
         opts: FluxOptions = self.opts
         try:
             given = message.get("thresholds") or {}
+            if not isinstance(given, dict):
+                raise EngineError(400, "INVALID_CONFIGURE", "thresholds must be an object")
             unknown = set(given) - set(Thresholds.__dataclass_fields__)
-            if not isinstance(given, dict) or unknown:
+            if unknown:
                 raise EngineError(400, "INVALID_CONFIGURE", f"thresholds takes eot_threshold, eager_eot_threshold and "
                                                             f"eot_timeout_ms, not {sorted(unknown)}")
             now = opts.thresholds.as_dict()

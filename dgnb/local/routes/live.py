@@ -162,8 +162,12 @@ class LiveSession:
     async def send(self, message: dict) -> None:
         if self.closed:
             return
-        async with self.send_lock:
-            await self.ws.send_text(json.dumps(message))
+        async with self.send_lock:  # in the order sent (a subclass may number them: _outgoing)
+            await self.ws.send_text(json.dumps(self._outgoing(message)))
+
+    def _outgoing(self, message: dict) -> dict:
+        """A message as it goes out (called once per message sent, in order)."""
+        return message
 
     async def close(self, code: int, reason: str = "") -> None:
         if self.closed:

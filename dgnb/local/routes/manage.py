@@ -652,9 +652,7 @@ def list_agent_variables(ctx: Ctx):
 
 @handler("project:write", body=True)
 def create_agent_variable(ctx: Ctx):
-    if "value" not in ctx.body:
-        raise EngineError(400, BAD_REQUEST, "value is required (any JSON value)")
-    return ctx.ledger.create_agent_variable(ctx.project_id, ctx.body.get("key"), ctx.body["value"])
+    return ctx.ledger.create_agent_variable(ctx.project_id, ctx.body.get("key"), _variable_value(ctx))
 
 
 @handler("project:read")
@@ -664,9 +662,13 @@ def get_agent_variable(ctx: Ctx):
 
 @handler("project:write", body=True)
 def update_agent_variable(ctx: Ctx):
+    return ctx.ledger.update_agent_variable(ctx.project_id, ctx.param("variable_id"), _variable_value(ctx))
+
+
+def _variable_value(ctx: Ctx) -> Any:
     if "value" not in ctx.body:
         raise EngineError(400, BAD_REQUEST, "value is required (any JSON value)")
-    return ctx.ledger.update_agent_variable(ctx.project_id, ctx.param("variable_id"), ctx.body["value"])
+    return ctx.body["value"]
 
 
 @handler("project:write")
